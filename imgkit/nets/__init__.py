@@ -1,0 +1,1 @@
+"""PyTorch networks and pretrained-weight loading (imported only by deep methods)."""

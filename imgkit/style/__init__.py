@@ -1,0 +1,1 @@
+"""Style-transfer and image-analogy methods, one module each; each registers on import."""
