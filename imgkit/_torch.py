@@ -1,0 +1,58 @@
+"""Small PyTorch helpers shared by the deep methods (imported only when one runs).
+
+Arrays cross here: NumPy (or CuPy) ``(H, W, C)`` float32 ↔ torch ``(1, C, H, W)`` float32.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+__all__ = ["torch_device", "to_tensor", "from_tensor", "generator", "require_torch"]
+
+
+def require_torch():
+    """Import torch or raise :class:`~imgkit.errors.MissingDependencyError` with the fix."""
+    try:
+        import torch
+    except ImportError as exc:
+        from .errors import MissingDependencyError
+
+        raise MissingDependencyError(
+            f"this method needs PyTorch ({exc}); install it with pip install torch==2.13.0 "
+            f"(CPU) and then pip install 'imgkit[deep]'"
+        ) from None
+    return torch
+
+
+def torch_device(device: str):
+    """``"cpu"``/``"cuda"`` → ``torch.device``."""
+    torch = require_torch()
+    return torch.device("cuda" if device == "cuda" else "cpu")
+
+
+def to_tensor(img: Any, device: Any) -> Any:
+    """``(H, W, C)`` NumPy/CuPy float array → ``(1, C, H, W)`` float32 tensor on ``device``."""
+    torch = require_torch()
+    if type(img).__module__.split(".")[0] == "cupy":
+        t = torch.from_dlpack(img.astype(np.float32))
+    else:
+        t = torch.from_numpy(np.ascontiguousarray(img, dtype=np.float32))
+    return t.permute(2, 0, 1).unsqueeze(0).contiguous().to(device)
+
+
+def from_tensor(t: Any, xp: Any = np) -> Any:
+    """``(1, C, H, W)`` tensor → ``(H, W, C)`` float32 array of module ``xp``."""
+    t = t.detach()[0].permute(1, 2, 0).contiguous().float()
+    if xp is np:
+        return t.cpu().numpy()
+    return xp.from_dlpack(t)
+
+
+def generator(seed: int, device: Any) -> Any:
+    """A seeded ``torch.Generator`` on ``device`` (every random draw of a run goes through it)."""
+    torch = require_torch()
+    g = torch.Generator(device=device)
+    g.manual_seed(int(seed) % (2**63))
+    return g
