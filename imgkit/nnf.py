@@ -217,7 +217,7 @@ def nnf_to_rgb(offsets: Any, max_magnitude: float | None = None) -> Any:
     sat = xp.clip(mag / top, 0.0, 1.0) if top > 0 else xp.zeros_like(mag)
     hue = (xp.arctan2(-dy, dx) / (2 * np.pi)) % 1.0  # screen y points down: -dy is "up"
     # HSV → RGB with V = 1: channel n is 1 - S * clip(min(k, 4 - k), 0, 1), k = (n + 6H) mod 6
-    rgb = xp.empty(off.shape[:2] + (3,), dtype=np.float32)
+    rgb = xp.empty((*off.shape[:2], 3), dtype=np.float32)
     for i, n in enumerate((5.0, 3.0, 1.0)):
         k = (n + hue * 6.0) % 6.0
         rgb[..., i] = 1.0 - sat * xp.clip(xp.minimum(k, 4.0 - k), 0.0, 1.0)

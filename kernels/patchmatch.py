@@ -787,7 +787,7 @@ def patch_distances(
     -------
     float32 ndarray, shape (H, W)
     """
-    P, xp, T, S, C, _, valid, wargs, kbar, bounds, nnf = _prepare(
+    _P, xp, T, S, C, _, valid, wargs, kbar, bounds, nnf = _prepare(
         target, source, patch_size, nnf, None, pixel_weights, kernel, device
     )
     if nnf is None:

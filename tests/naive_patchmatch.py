@@ -45,7 +45,7 @@ def patch_distance(T, S, ty, tx, sy, sx, P, pixel_weights=None, kernel=None) -> 
 
 def _target_patches(T, P, pixel_weights, kernel):
     """(H·W, P·P·C) target patches (zeros outside) and their weights, and N(p)."""
-    H, W, C = T.shape
+    H, W, _C = T.shape
     h = P // 2
     w, k = _weights(T, P, pixel_weights, kernel)
     Tp = np.pad(T, ((h, h), (h, h), (0, 0)))
