@@ -181,7 +181,9 @@ def _dist_py(T, S, C, ty, tx, sy, sx, half, wpix, kern, use_w, use_k, limit):
         a2 = np.float32(0.0)
         a3 = np.float32(0.0)
         if use_w:
-            kr = kern[dy + half]
+            kr = kern[0]  # (1, C) placeholder without a kernel: never indexed past row 0
+            if use_k:
+                kr = kern[dy + half]
             for i in range(np.uint64(0), np.uint64(x1 - x0 + 1)):
                 wp = wpix[ty + dy, np.uint64(tx + x0) + i]
                 if wp != 0:
