@@ -18,10 +18,11 @@ the known region (a global objective, decreased by alternating two steps):
   ``σ²`` the ``sigma_percentile``-th percentile of those distances at this step) times the
   confidence ``alpha ** -dist`` of the patch, ``dist`` the Euclidean distance of the patch centre
   to the nearest known pixel (0 outside the hole), so votes from patches anchored in known
-  pixels weigh more. With ``vote="meanshift"`` (default) the weighted mean is refined by
-  Wexler et al.'s mean-shift step: 3 passes that reweigh each proposal by a Gaussian of its
-  colour distance to the current estimate (bandwidth 5 L*a*b* units, 0.05 in RGB/grey), which
-  picks the dominant mode of the proposals instead of blurring several modes together.
+  pixels weigh more. With ``vote="meanshift"`` (default) the weighted mean is refined by a
+  mean-shift step as Wexler et al. suggest: each proposal is reweighed by a Gaussian of its
+  colour distance to the mean (bandwidth 5 L*a*b* units, 0.05 in RGB/grey), which moves the
+  result towards the dominant mode of the proposals instead of blurring several modes together
+  (one pass measured as good as three).
 
 Coarse to fine
     A Gaussian pyramid (:func:`imgkit._pyramid.downsample`, 5-tap binomial) of the image and of
@@ -92,7 +93,7 @@ _GRAD_WEIGHT = 2.0
 #: Mean-shift bandwidth of the vote in L*a*b* units (``_BANDWIDTH_UNIT`` in RGB and grey) and passes.
 _BANDWIDTH_LAB = 5.0
 _BANDWIDTH_UNIT = 0.05
-_MEAN_SHIFT_PASSES = 3
+_MEAN_SHIFT_PASSES = 1
 
 
 @dataclass(kw_only=True)
