@@ -197,16 +197,22 @@ def _dist_py(T, S, C, ty, tx, sy, sx, half, wpix, kern, use_w, use_k, limit):
             kr = kern[0]  # (1, C) placeholder without a kernel: never indexed past row 0
             if use_k:
                 kr = kern[dy + half]
+            wr = wpix[ty + dy]
             for i in range(np.uint64(0), np.uint64(x1 - x0 + 1)):
-                wp = wpix[ty + dy, np.uint64(tx + x0) + i]
+                wp = wr[np.uint64(tx + x0) + i]
                 if wp != 0:
                     o = i * cc
+                    px = np.float32(0.0)  # this pixel's (kernel-weighted) squared distance
                     for c in range(np.uint64(0), cc):
                         d = tr[bt + o + c] - sr[bs + o + c]
                         if use_k:
-                            a0 += wp * kr[bk + o + c] * d * d
+                            px += kr[bk + o + c] * d * d
                         else:
-                            a0 += wp * d * d
+                            px += d * d
+                    if i % np.uint64(2) == np.uint64(0):
+                        a0 += wp * px
+                    else:
+                        a1 += wp * px
         elif use_k:
             kr = kern[dy + half]
             for j in range(np.uint64(0), n):
