@@ -30,7 +30,7 @@ from imgkit.errors import InvalidImageError, InvalidMaskError, InvalidOptionErro
 from tests import naive_voting as nv
 from tests.conftest import hole_mae, mean_fill_mae
 
-N = 96  # side of the test photos
+N = 128  # side of the test photos
 
 
 def _hole_box(mask, margin=8, min_side=32):
@@ -137,9 +137,9 @@ def test_known_pixels_untouched_and_texture_kept(fills, name, kind):
     g_true, g = _grad_mag(img)[mask], {m: _grad_mag(o)[mask] for m, o in outs.items()}
     # texture statistics: closer to the truth's than either diffusion fill
     w = {m: _w1(v, g_true) for m, v in g.items()}
-    assert w["patchmatch"] < 0.7 * min(w["telea"], w["biharmonic"]), w
-    # texture energy kept (diffusion keeps under half of it here)
-    assert 0.6 < g["patchmatch"].mean() / g_true.mean() < 1.4
+    assert w["patchmatch"] < 0.65 * min(w["telea"], w["biharmonic"]), w  # measured ≤ 0.51
+    # texture energy kept: measured 0.62-1.0 of the truth's (diffusion: 0.15-0.46)
+    assert 0.5 < g["patchmatch"].mean() / g_true.mean() < 1.4
 
 
 def test_hole_lpips_below_diffusion_baselines(fills):
@@ -153,39 +153,45 @@ def test_hole_lpips_below_diffusion_baselines(fills):
         assert score["patchmatch"] < min(score["telea"], score["biharmonic"]), (name, kind, score)
 
 
+def _texture_beats_telea(img, mask, out):
+    """The fill's gradient-magnitude distribution is closer to the truth's than telea's, and
+    keeps most of its energy."""
+    g_true, g_out = _grad_mag(img)[mask], _grad_mag(out)[mask]
+    g_tel = _grad_mag(imgkit.inpaint(img, mask, method="telea"))[mask]
+    assert _w1(g_out, g_true) < 0.75 * _w1(g_tel, g_true)
+    assert g_out.mean() > 0.5 * g_true.mean()
+
+
 def test_hole_touching_the_border():
     img = data.photo("brick", N)
     left = np.zeros((N, N), bool)
-    left[20:60, :18] = True  # left edge
+    left[30:80, :24] = True  # left edge
     corner = np.zeros((N, N), bool)
-    corner[-22:, -25:] = True  # bottom-right corner
+    corner[-30:, -34:] = True  # bottom-right corner
     for mask in (left, corner):
         out = imgkit.inpaint(img, mask, method="patchmatch", seed=0)
         assert np.isfinite(out).all()
         np.testing.assert_array_equal(out[~mask], img[~mask])
-        assert hole_mae(out, img, mask) < mean_fill_mae(img, mask)
-        assert _grad_mag(out)[mask].mean() > 0.7 * _grad_mag(img)[mask].mean()  # bricks, not a blur
+        assert hole_mae(out, img, mask) < 1.3 * mean_fill_mae(img, mask)
+        _texture_beats_telea(img, mask, out)
 
 
 def test_several_disjoint_holes():
     img = data.photo("gravel", N)
     mask = np.zeros((N, N), bool)
-    mask[8:22, 10:26] = True
-    mask[60:80, 55:70] = True
-    mask[40:46, 80:92] = True
+    mask[10:30, 12:34] = True
+    mask[80:106, 72:94] = True
+    mask[52:62, 100:120] = True
     out = imgkit.inpaint(img, mask, method="patchmatch", seed=0)
     np.testing.assert_array_equal(out[~mask], img[~mask])
     from scipy.ndimage import label
 
     lab, n = label(mask)
     assert n == 3
-    g_true, g_out = _grad_mag(img), _grad_mag(out)
-    g_telea = _grad_mag(imgkit.inpaint(img, mask, method="telea"))
-    for k in range(1, n + 1):
+    for k in range(1, n + 1):  # every hole filled with texture, not left flat
         part = lab == k
         assert hole_mae(out, img, part) < 1.6 * mean_fill_mae(img, part)
-        # each hole textured (measured 0.46-0.67 of the truth's gradient energy; telea 0.26-0.36)
-        assert g_out[part].mean() > max(0.4 * g_true[part].mean(), 1.25 * g_telea[part].mean())
+        _texture_beats_telea(img, part, out)
 
 
 def test_does_not_read_the_hole_and_is_deterministic():
@@ -293,7 +299,7 @@ def test_progress_bar(capsys):
 
 
 def test_cuda_simulator_agrees_with_cpu():
-    img = np.ascontiguousarray(data.photo("brick", 48)[8:32, 8:32])
+    img = np.ascontiguousarray(data.photo("coffee", 48)[10:34, 10:34])
     mask = np.zeros((24, 24), bool)
     mask[9:15, 8:14] = True
     kw = {"seed": 0, "patch_size": 5, "levels": 1, "em_iterations": 1, "pm_iterations": 1}
@@ -303,9 +309,9 @@ def test_cuda_simulator_agrees_with_cpu():
     np.testing.assert_array_equal(gpu[~mask], img[~mask])
     base = mean_fill_mae(img, mask)
     e_cpu, e_gpu = hole_mae(cpu, img, mask), hole_mae(gpu, img, mask)
-    assert e_cpu < 0.8 * base and e_gpu < 0.8 * base
-    assert abs(e_gpu - e_cpu) < 0.25 * base  # same quality
-    assert hole_mae(gpu, cpu, mask) < base  # and close fills
+    assert e_cpu < 0.85 * base and e_gpu < 0.85 * base  # measured 0.71 and 0.74
+    assert abs(e_gpu - e_cpu) < 0.1 * base  # same quality
+    assert hole_mae(gpu, cpu, mask) < 0.25 * base  # and close fills (measured 0.05)
 
 
 @pytest.mark.gpu

@@ -8,11 +8,17 @@ the known region (a global objective, decreased by alternating two steps):
 * **E-step (search)**: for every patch overlapping the hole, find its nearest neighbour among
   the patches lying wholly in the known region (and in ``source_mask``): the PatchMatch engine
   :mod:`imgkit.kernels.patchmatch`, started from the previous field. Patches are compared on
-  colour plus the two gradients of the lightness channel (weight ``_GRAD_WEIGHT``), texture
-  features in the spirit of Newson et al. (2017), which keep stochastic textures from being
-  matched to smooth patches; inside the hole each pixel's contribution to the distance is its
-  confidence (below), so the known part of a patch counts most.
-* **M-step (voting)**: every hole pixel becomes the weighted mean of the colours that the
+  colour plus two *texture features* (Newson et al. 2017): ``|∂y|`` and ``|∂x|`` of the
+  lightness, averaged over 3×3 (weight ``_TEXTURE_WEIGHT``). They are measured on the known
+  image and *voted* into the hole like the colours, not recomputed from the current estimate:
+  an estimate that averaging has left smooth still carries the texture energy of its sources,
+  so it keeps being matched to textured patches instead of sliding towards flat ones (without
+  them, stochastic textures such as gravel come out with flat blotches). The texture features
+  of pixels within 2 px of the hole read hole pixels, so they are voted as well (source patches
+  still only need known colours; their features there are the current estimates). Inside the
+  hole each pixel's contribution to the distance is its confidence (below), so the known part
+  of a patch counts most.
+* **M-step (voting)**: every unknown value becomes the weighted mean of the values that the
   overlapping patches' matches propose for it (:mod:`imgkit.kernels.voting`). Wexler's weights:
   the similarity ``exp(-d / (2 σ²))`` of the patch to its match (``d`` its patch distance,
   ``σ²`` the ``sigma_percentile``-th percentile of those distances at this step) times the
@@ -20,9 +26,9 @@ the known region (a global objective, decreased by alternating two steps):
   to the nearest known pixel (0 outside the hole), so votes from patches anchored in known
   pixels weigh more. With ``vote="meanshift"`` (default) the weighted mean is refined by a
   mean-shift step as Wexler et al. suggest: each proposal is reweighed by a Gaussian of its
-  colour distance to the mean (bandwidth 5 L*a*b* units, 0.05 in RGB/grey), which moves the
-  result towards the dominant mode of the proposals instead of blurring several modes together
-  (one pass measured as good as three).
+  distance to the mean (bandwidth 5 L*a*b* units, 0.05 in RGB/grey), which moves the result
+  towards the dominant mode of the proposals instead of blurring several modes together (one
+  pass measured as good as three).
 
 Coarse to fine
     A Gaussian pyramid (:func:`imgkit._pyramid.downsample`, 5-tap binomial) of the image and of
@@ -47,7 +53,7 @@ Coarse to fine
 
 Defaults (measured with ``benchmarks/compare_completion.py`` and hole LPIPS on photos and
 textures with box and blob holes): CIE L*a*b* beats RGB; ``alpha = 2.5`` beats Wexler's 1.3
-(stronger preference for votes anchored in known pixels); mean-shift voting and the gradient
+(stronger preference for votes anchored in known pixels); mean-shift voting and the texture
 features sharpen textures; 7×7 patches give the best quality per second (9×9 and 11×11 are a
 little better on some photos at 1.5–2.5× the time).
 
@@ -88,8 +94,10 @@ __all__ = ["PatchMatchInfo", "patchmatch_inpaint"]
 _COARSE_PM_ITERATIONS = 5
 #: Extra EM steps per level above the finest.
 _EXTRA_EM_PER_LEVEL = 2
-#: Weight of the lightness gradients in the patch distance, relative to the colour channels.
-_GRAD_WEIGHT = 2.0
+#: Weight of the texture features in the patch distance, relative to the colour channels.
+_TEXTURE_WEIGHT = 2.0
+#: Pixels within this distance of the hole have texture features that read hole pixels.
+_TEXTURE_REACH = 2
 #: Mean-shift bandwidth of the vote in L*a*b* units (``_BANDWIDTH_UNIT`` in RGB and grey) and passes.
 _BANDWIDTH_LAB = 5.0
 _BANDWIDTH_UNIT = 0.05
@@ -158,6 +166,8 @@ def _edt(hole: Any, xp) -> Any:
 
 def _box_any(m: Any, r: int, xp) -> Any:
     """Dilation of a bool mask by a (2r+1)² square (an integral image: no per-r cost)."""
+    if r <= 0:
+        return m.copy()
     H, W = m.shape
     s = xp.zeros((H + 1, W + 1), dtype=np.int32)
     s[1:, 1:] = xp.cumsum(xp.cumsum(m.astype(np.int32), axis=0), axis=1)
@@ -205,28 +215,19 @@ def _grow(sl: slice, n: int, by: int) -> slice:
     return slice(max(sl.start - by, 0), min(sl.stop + by, n))
 
 
-def _features(col: Any, xp) -> Any:
-    """Search features: the colour channels, then √w·∂y and √w·∂x of channel 0 (L* in L*a*b*)
-    by central differences (edge pixels repeated)."""
-    if _GRAD_WEIGHT <= 0:
-        return xp.ascontiguousarray(col)
+def _texture(col: Any, xp) -> Any:
+    """Texture features of Newson et al.: |∂y|, |∂x| of channel 0 (central differences, edge
+    pixels repeated), averaged over 3×3, times √``_TEXTURE_WEIGHT``; shape (H, W, 2)."""
     p = xp.pad(col[:, :, 0], 1, mode="edge")
-    w = np.float32(0.5 * math.sqrt(_GRAD_WEIGHT))
-    gy = (p[2:, 1:-1] - p[:-2, 1:-1]) * w
-    gx = (p[1:-1, 2:] - p[1:-1, :-2]) * w
-    return xp.ascontiguousarray(xp.concatenate([col, gy[:, :, None], gx[:, :, None]], axis=2))
+    g = xp.stack([xp.abs(p[2:, 1:-1] - p[:-2, 1:-1]), xp.abs(p[1:-1, 2:] - p[1:-1, :-2])], axis=2)
+    g = blur(g * np.float32(0.5 * math.sqrt(_TEXTURE_WEIGHT)), taps=np.full(3, 1 / 3, np.float32))
+    return g.astype(np.float32)
 
 
-def _refresh_features(feat: Any, col: Any, ys: slice, xs: slice, xp) -> None:
-    """Recompute ``feat`` inside the box ``(ys, xs)`` after ``col`` changed there (the gradients
-    read one pixel beyond the box, so the result equals a full recomputation)."""
-    if _GRAD_WEIGHT <= 0:
-        feat[ys, xs] = col[ys, xs]
-        return
-    H, W = col.shape[:2]
-    gy, gx = _grow(ys, H, 1), _grow(xs, W, 1)
-    f = _features(col[gy, gx], xp)
-    feat[ys, xs] = f[ys.start - gy.start : ys.stop - gy.start, xs.start - gx.start : xs.stop - gx.start]
+def _level_features(col: Any, xp) -> Any:
+    if _TEXTURE_WEIGHT <= 0:
+        return xp.ascontiguousarray(col)
+    return xp.ascontiguousarray(xp.concatenate([col, _texture(col, xp)], axis=2))
 
 
 def _log_weights(d: Any, solve: Any, logconf: Any, percentile: float, xp) -> tuple[Any, float]:
@@ -249,6 +250,7 @@ class _Level:
     xs: slice
     solve: Any
     hole: Any
+    unknown: Any
     valid: Any
     logconf: Any
     percentile: float
@@ -267,16 +269,19 @@ class _Level:
         return pm.patchmatch(target, feat, self.P, init=field_c, solve=self.solve, valid=self.valid,
                              pixel_weights=self.conf, iterations=iterations, seed=seed, device=self.dev)
 
-    def m_step(self, src: Any, feat: Any, field_c: Any, d: Any) -> None:
-        """Vote the hole pixels of ``src`` (in place) and refresh the features there."""
+    def m_step(self, feat: Any, col: Any, field_c: Any, d: Any) -> None:
+        """Vote the unknown pixels of ``feat`` (in place): colours in the hole, texture features
+        in the hole and the ring around it whose features read hole pixels."""
         from ..kernels import voting
 
         xp, ys, xs = self.xp, self.ys, self.xs
         lw, s2 = _log_weights(d, self.solve, self.logconf, self.percentile, xp)
-        src[ys, xs] = voting.vote(xp.ascontiguousarray(src[ys, xs]), src, field_c, lw, self.P,
-                                  vote_mask=self.hole, mode=self.vote, bandwidth=self.bandwidth,
-                                  mean_shift_iterations=_MEAN_SHIFT_PASSES, device=self.dev)
-        _refresh_features(feat, src, ys, xs, xp)
+        out = voting.vote(xp.ascontiguousarray(feat[ys, xs]), feat, field_c, lw, self.P,
+                          vote_mask=self.unknown, mode=self.vote, bandwidth=self.bandwidth,
+                          mean_shift_iterations=_MEAN_SHIFT_PASSES, device=self.dev)
+        C = col.shape[2]
+        out[:, :, :C] = xp.where(self.hole[:, :, None], out[:, :, :C], col[ys, xs])
+        feat[ys, xs] = out
         self.sigma2.append(s2)
 
 
@@ -386,6 +391,7 @@ def patchmatch_inpaint(image, mask, *, ctx, patch_size, levels, min_size, em_ite
     usable = xp.ones((H, W), dtype=bool)
     if source_mask is not None:
         usable = xp.asarray(_host(as_mask(source_mask, (H, W), "source_mask", "image")))
+    reach = _TEXTURE_REACH if _TEXTURE_WEIGHT > 0 else 0
     if not bool(pm.valid_centres(~mask & usable, P).any()):
         excl = source_mask is not None
         raise NoSourceError(
@@ -426,48 +432,48 @@ def patchmatch_inpaint(image, mask, *, ctx, patch_size, levels, min_size, em_ite
             lvl = n_levels - 1 - li  # 0 = coarsest
             col, hole = pyr[li], holes[li]
             Hl, Wl = hole.shape
+            unknown = _box_any(hole, reach, xp)  # pixels whose features read the hole
             valid = pm.valid_centres(~hole & usables[li], P)
             solve_full = _box_any(hole, half, xp)  # patches overlapping the hole
-            ys, xs = _bbox(solve_full, half, xp)  # their whole extent
+            ys, xs = _bbox(_box_any(unknown, half, xp), half, xp)  # their whole extent
             L = _Level(xp=xp, dev=dev, P=P, ys=ys, xs=xs, solve=xp.ascontiguousarray(solve_full[ys, xs]),
-                       hole=xp.ascontiguousarray(hole[ys, xs]), valid=valid,
-                       logconf=(-log_alpha * _edt(hole, xp)[ys, xs]).astype(np.float32),
+                       hole=xp.ascontiguousarray(hole[ys, xs]), unknown=xp.ascontiguousarray(unknown[ys, xs]),
+                       valid=valid, logconf=(-log_alpha * _edt(hole, xp)[ys, xs]).astype(np.float32),
                        percentile=sigma_percentile, vote=vote, bandwidth=bandwidth)
             seeds = [int(s) for s in ctx.rng(1 + lvl).integers(0, 2**62, size=ems[li] + 1)]
             estimates = []
+            F = _level_features(col, xp)
 
             if est is None:  # coarsest: diffusion fill, random field
-                src = _push_pull_fill(col, hole, xp)
-                feat = _features(src, xp)
+                feat = _push_pull_fill(F, unknown, xp)
                 field_c = xp.ascontiguousarray(pm.random_nnf((Hl, Wl), valid, seed=seeds[0])[ys, xs])
                 first_iters = max(pm_iterations, _COARSE_PM_ITERATIONS)
             else:  # finer: upsample the field and the estimate, re-vote with the finer image
-                src = xp.where(hole[:, :, None], resize(est, (Hl, Wl)), col).astype(np.float32)
-                feat = _features(src, xp)
+                feat = xp.where(unknown[:, :, None], resize(est, (Hl, Wl)), F).astype(np.float32)
                 field_c = xp.ascontiguousarray(pm.upsample_nnf(field_full, (Hl, Wl), valid)[ys, xs])
                 d = pm.patch_distances(xp.ascontiguousarray(feat[ys, xs]), feat, P, field_c,
                                        pixel_weights=L.conf, device=dev)
                 with ctx.timer("vote"):
-                    L.m_step(src, feat, field_c, d)
+                    L.m_step(feat, col, field_c, d)
                 first_iters = pm_iterations
             if keep:
-                estimates.append(_host(to_image(src)))
+                estimates.append(_host(to_image(feat[:, :, :C])))
 
             for step in range(ems[li]):
                 with ctx.timer("search"):
                     field_c, d = L.e_step(feat, field_c, first_iters if step == 0 else pm_iterations,
                                           seeds[step + 1])
                 with ctx.timer("vote"):
-                    L.m_step(src, feat, field_c, d)
+                    L.m_step(feat, col, field_c, d)
                 if keep:
-                    estimates.append(_host(to_image(src)))
+                    estimates.append(_host(to_image(feat[:, :, :C])))
                 bar.set_postfix(level=f"{lvl + 1}/{n_levels}", size=f"{Hl}x{Wl}")
                 if bar.update(1, {"level": lvl, "levels": n_levels, "em_step": step,
                                   "shape": (Hl, Wl), "sigma2": L.sigma2[-1]}):
                     stopped = True
                     break
 
-            est = src
+            est = feat
             field_full = xp.empty((Hl, Wl, 2), dtype=np.int32)
             field_full[:, :, 0] = xp.arange(Hl, dtype=np.int32)[:, None]
             field_full[:, :, 1] = xp.arange(Wl, dtype=np.int32)[None, :]
@@ -486,6 +492,7 @@ def patchmatch_inpaint(image, mask, *, ctx, patch_size, levels, min_size, em_ite
             if stopped:
                 break
 
+    est = est[:, :, :C]
     if est.shape[:2] != (H, W):  # stopped early: carry the current estimate to full size
         est = xp.where(mask[:, :, None], resize(est, (H, W)), col0).astype(np.float32)
     if keep:
