@@ -211,10 +211,6 @@ def _bbox(m: Any, pad: int, xp) -> tuple[slice, slice]:
     return slice(y0, y1), slice(x0, x1)
 
 
-def _grow(sl: slice, n: int, by: int) -> slice:
-    return slice(max(sl.start - by, 0), min(sl.stop + by, n))
-
-
 def _texture(col: Any, xp) -> Any:
     """Texture features of Newson et al.: |∂y|, |∂x| of channel 0 (central differences, edge
     pixels repeated), averaged over 3×3, times √``_TEXTURE_WEIGHT``; shape (H, W, 2)."""
