@@ -36,10 +36,12 @@ Contract (array in, array out; NumPy on the CPU, CuPy -- or NumPy under Numba's 
 Distance (float32, summed in a fixed order on both devices)
     ``d(q, p) = Σ_{taps} k(o, c) (T(q + o, c) − S(p + o, c))²`` over the taps ``(o, c)`` with
     ``k(o, c) > 0`` and ``q + o`` inside the target (target neighbourhoods are clipped at the
-    border), taps ordered by ``o_y``, then ``o_x``, then ``c``; accumulated as
-    ``acc += k * (d * d)``. No normalisation: every comparison is between candidates of the same
-    ``q``. The sum is checked against the current best after each tap row and stops once above
-    it (exact: only distances above the best are cut short).
+    border), accumulated as ``acc += k * (d * d)`` in the order of :func:`kernel_taps`: first the
+    *static* taps (every channel but ``fc``; by ``o_y``, then ``o_x``, then ``c``), then the
+    ``B'`` taps (by ``o_y``, then ``o_x``). No normalisation: every comparison is between
+    candidates of the same ``q``. Single evaluations (approximate and coherence candidates) are
+    checked against the current best after each tap row and stop once above it; this only cuts
+    short distances that cannot win, so every device computes the winner's distance to the bit.
 
 BestMatch (the paper's Fig. 2), for each ``q`` in scan-line order
     1. ``p_app``: ``approx[q]`` (re-scored with the full feature, ``B'`` part included), or in
@@ -50,9 +52,13 @@ BestMatch (the paper's Fig. 2), for each ``q`` in scan-line order
     3. Choose ``p_coh`` when it exists and ``d(p_coh) ≤ d(p_app) · factor``, else ``p_app``.
 
 CPU (``numba.njit``)
-    One thread walks the pixels in scan-line order. In exact mode the exhaustive search of each
-    pixel runs in parallel over source rows (``prange``), each row keeping its first minimum,
-    then the rows are reduced in order: the result does not depend on the thread count.
+    One thread walks the pixels in scan-line order. In exact mode, for each target row, the
+    static part of the distance from every pixel of the row to every source centre (of the
+    bounding box of ``valid``) is computed first, in parallel over source rows (``prange``) and
+    vectorised over source columns, tap by tap in the taps' order; then, pixel by pixel, the
+    ``B'`` taps are added on top (now known: the pixels before ``q`` are synthesised) and the
+    first minimum in raster order is taken. Same sums as a pair-by-pair evaluation, so the
+    result does not depend on the thread count and equals the CUDA twin's.
 
 CUDA twin (``numba.cuda.jit``, one block)
     The scan-line order is inherently sequential, so the twin keeps it: a single block of
@@ -211,38 +217,72 @@ def _scan_approx_cpu(T, S, fc, tdy, tdx, tc, tw, rend, cdy, cdx, valid, approx, 
 
 
 @numba.njit(parallel=True, cache=True)
-def _static_row(T, S, y, vy, vx, tdy, tdx, tc, tw, rend, n_rows_static, buf):
-    # The part of every distance of row y that does not depend on B' at this level (the taps
-    # before the filtered channel's), for every pixel of the row and every valid source centre.
+def _static_row(T, Sc, y, tdy, tdx, tc, tw, n_static, by0, bx0, buf):
+    # The static part (taps [0, n_static): every channel but B') of the distance from each pixel
+    # of target row y to each source centre of the box [by0, by0 + nby) × [bx0, bx0 + nbx), tap by
+    # tap in the taps' order (the same float32 sums as _dist), vectorised over source columns.
+    H = T.shape[0]
     W = T.shape[1]
-    for jj in prange(vy.shape[0]):
-        j = np.int64(jj)
+    nby = buf.shape[1]
+    nbx = buf.shape[2]
+    for ii in prange(nby):
+        i = np.int64(ii)
         for x in range(W):
-            buf[x, j] = _dist_rows(T, S, y, x, vy[j], vx[j], tdy, tdx, tc, tw, rend, 0, n_rows_static,
-                                   np.float32(0.0), np.inf)
+            row = buf[x, i]
+            row[:] = 0.0
+            for k in range(n_static):
+                ty = y + tdy[k]
+                tx = x + tdx[k]
+                if ty < 0 or ty >= H or tx < 0 or tx >= W:
+                    continue
+                c = tc[k]
+                t = T[ty, tx, c]
+                w = tw[k]
+                src = Sc[c, by0 + i + tdy[k]]
+                off = bx0 + tdx[k]
+                for j in range(nbx):
+                    d = t - src[off + j]
+                    row[j] += w * (d * d)
 
 
 @numba.njit(cache=True)
-def _scan_exact_cpu(T, S, fc, tdy, tdx, tc, tw, rend, n_rows_static, cdy, cdx, valid, vy, vx, s, coh, r0,
-                    r1, factor, buf):
+def _scan_exact_cpu(T, S, Sc, fc, tdy, tdx, tc, tw, rend, n_static, cdy, cdx, valid, s, coh, r0, r1, factor,
+                    by0, bx0, buf, acc):
+    H = T.shape[0]
     W = T.shape[1]
-    n_rows = rend.shape[0]
+    nby = buf.shape[1]
+    nbx = buf.shape[2]
+    n_taps = tdy.shape[0]
     for y in range(r0, r1):
-        _static_row(T, S, y, vy, vx, tdy, tdx, tc, tw, rend, n_rows_static, buf)
+        _static_row(T, Sc, y, tdy, tdx, tc, tw, n_static, by0, bx0, buf)
         for x in range(W):
-            ai = np.int64(-1)
-            ad = np.float32(np.inf)
-            for j in range(vy.shape[0]):
-                acc = buf[x, j]
-                if acc > ad:
+            acc[:, :] = buf[x]
+            # the causal B' taps, in order, on top of the static sum
+            for k in range(n_static, n_taps):
+                ty = y + tdy[k]
+                tx = x + tdx[k]
+                if ty < 0 or ty >= H or tx < 0 or tx >= W:
                     continue
-                d = _dist_rows(T, S, y, x, vy[j], vx[j], tdy, tdx, tc, tw, rend, n_rows_static, n_rows, acc,
-                               ad)
-                if d < ad:
-                    ad = d
-                    ai = j
-            _choose(T, S, fc, y, x, np.int64(vy[ai]), np.int64(vx[ai]), ad, tdy, tdx, tc, tw, rend, cdy, cdx,
-                    valid, s, coh, factor)
+                t = T[ty, tx, fc]
+                w = tw[k]
+                for i in range(nby):
+                    src = Sc[fc, by0 + i + tdy[k]]
+                    off = bx0 + tdx[k]
+                    a = acc[i]
+                    for j in range(nbx):
+                        d = t - src[off + j]
+                        a[j] += w * (d * d)
+            # exhaustive best: the first minimum in raster order among the valid centres
+            ay = np.int64(-1)
+            ax = np.int64(-1)
+            ad = np.float32(np.inf)
+            for i in range(nby):
+                for j in range(nbx):
+                    if acc[i, j] < ad and valid[by0 + i, bx0 + j]:
+                        ad = acc[i, j]
+                        ay = by0 + i
+                        ax = bx0 + j
+            _choose(T, S, fc, y, x, ay, ax, ad, tdy, tdx, tc, tw, rend, cdy, cdx, valid, s, coh, factor)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -485,10 +525,16 @@ def scanline_pass(
     fac = np.float32(factor)
     if device == "cpu":
         if approx is None:
-            vy, vx = np.nonzero(valid_h)
-            buf = np.empty((target.shape[1], vy.size), np.float32)
-            _scan_exact_cpu(target, source, fc, tdy, tdx, tc, tw, rend, n_static, cdy, cdx, valid,
-                            vy.astype(np.int64), vx.astype(np.int64), s, coh, r0, r1, fac, buf)
+            rows_v = np.flatnonzero(valid_h.any(axis=1))
+            cols_v = np.flatnonzero(valid_h.any(axis=0))
+            by0, bx0 = int(rows_v[0]), int(cols_v[0])
+            nby, nbx = int(rows_v[-1]) - by0 + 1, int(cols_v[-1]) - bx0 + 1
+            Sc = np.ascontiguousarray(np.moveaxis(source, 2, 0))
+            buf = np.empty((target.shape[1], nby, nbx), np.float32)
+            acc = np.empty((nby, nbx), np.float32)
+            n_static_taps = int(rend[n_static - 1]) if n_static > 0 else 0
+            _scan_exact_cpu(target, source, Sc, fc, tdy, tdx, tc, tw, rend, n_static_taps, cdy, cdx, valid, s,
+                            coh, r0, r1, fac, by0, bx0, buf, acc)
         else:
             _scan_approx_cpu(target, source, fc, tdy, tdx, tc, tw, rend, cdy, cdx, valid, approx, s, coh,
                              r0, r1, fac)

@@ -104,7 +104,7 @@ def test_exact_equals_numpy_reference(kappa, remap):
     a = data.photo("astronaut", 14)
     a_prime = _blur(a) ** 0.7
     b = data.photo("coffee", 12)[:11]
-    out, info = imgkit.analogy(a, a_prime, b, seed=0, exact=True, levels=2, kappa=kappa, remap=remap,
+    _, info = imgkit.analogy(a, a_prime, b, seed=0, exact=True, levels=2, kappa=kappa, remap=remap,
                                return_info=True)
     bp, s, coh = nv.exact_analogy(luminance(a), luminance(a_prime), luminance(b), levels=2, kappa=kappa,
                                   remap_luminance=remap)
@@ -130,7 +130,6 @@ def test_info_progress_and_determinism():
     for (h, w), sm, cm, nf, bpl in zip(info.shapes, info.source_maps, info.coherent, info.nnf, info.b_prime):
         assert sm.shape == (h, w, 2) and sm.dtype == np.int32 and cm.shape == (h, w) and cm.dtype == bool
         assert nf.shape == (h, w, 2) and bpl.shape == (h, w)
-    ha, wa = info.source_maps[-1].shape[:2]
     assert info.source_maps[-1][:, :, 0].max() < 40 and info.source_maps[-1].min() >= 0
     np.testing.assert_allclose(info.kappa_factor, [1 + 2.0**-2 * 2, 1 + 2.0**-1 * 2, 3.0])
     assert 0 < info.coherence_fraction[-1] < 1
@@ -192,7 +191,7 @@ def test_kernel_contract():
     k, search = feature_kernels(5, 3, coarse=True)
     assert k.shape == (5, 5, 4) and search.shape == (5, 5, 3)
     assert k[2, 2, FILTERED] == 0 and k[1, 2, FILTERED] > 0 and k[2, 3, FILTERED] == 0
-    dy, dx, c, w, rend, n_static = ak.kernel_taps(k, FILTERED)
+    dy, _dx, c, w, rend, n_static = ak.kernel_taps(k, FILTERED)
     assert (c[: rend[n_static - 1]] != FILTERED).all() and (c[rend[n_static - 1] :] == FILTERED).all()
     assert rend[-1] == dy.size == 25 + 9 + 9 + 12 and (w > 0).all()
     T = features(*(np.zeros((6, 6), np.float32),) * 2)
