@@ -291,7 +291,7 @@ def synthesise(
             info.b_prime.append(to_numpy(bp).astype(np.float32))
             info.coherence_fraction.append(float(to_numpy(coh).mean()))
             info.kappa_factor.append(factor)
-            bp_prev, s_prev = bp, xp.clip(s_a, 0, None)
+            bp_prev, s_prev = bp, xp.maximum(s_a, 0)
             if stopped:
                 break
             if lev == L - 1:
