@@ -43,7 +43,8 @@ class AnalogyInfo(Info):
         ``s(q)``: the ``A`` pixel ``(y, x)`` whose ``A'`` value each ``B'`` pixel copies
         (-1 for pixels not synthesised when a callback stopped the run).
     coherent : list of bool ndarray, shape (H_l, W_l)
-        True where the coherence match won over the approximate match.
+        True where the coherence match won over a *different* approximate match (where both
+        are the same pixel nothing was won; with ``kappa=0`` in exact mode only ties win).
     nnf : list of int32 ndarray or None
         The PatchMatch field of ``B``'s features (fine + coarser level) into ``A``'s, in ``A``
         coordinates, at each level (``None`` in exact mode): the ``p_app`` candidates.

@@ -50,6 +50,16 @@ synthesised ``B′``, enters through the re-scoring and the coherence candidates
 the paper's algorithm with an exhaustive ``p_app`` over all of ``A`` and the full feature: slow
 (``|B| · |A|`` distances per level: fine for ≤ 64×64), the ground truth of the tests.
 
+Teaching
+--------
+``return_info=True`` returns an :class:`AnalogyInfo`: per level (coarse → fine) the source map
+``s(q)``, the map of pixels where coherence won, the PatchMatch field (the ``p_app``
+candidates), ``B′``'s luminance, and the coherence factor. ``progress=True`` shows a bar over
+levels × pixels; ``callback(step, total, state)`` is called every few rows (``state`` holds
+``level``, ``levels``, ``rows_done``, ``rows``). When it returns ``True`` the run stops: the rest
+of the current level takes its approximate match (exact mode: ``B``'s own luminance; source map
+-1), that level is upsampled to full size, and ``info.stopped`` is set.
+
 Devices
 -------
 CPU: the scan-line kernel of :mod:`imgkit.kernels.analogy` (sequential scan; exhaustive search
