@@ -12,13 +12,10 @@ import os
 from torch import nn
 
 from .encoder import MultiLayerEncoder, conv_from
+from .layers import ALEXNET_LAYERS
 from .weights import load_weights
 
 __all__ = ["ALEXNET_LAYERS", "alexnet_encoder"]
-
-#: Every layer of :func:`alexnet_encoder`, in order.
-ALEXNET_LAYERS = ("conv1", "relu1", "pool1", "conv2", "relu2", "pool2",
-                  "conv3", "relu3", "conv4", "relu4", "conv5", "relu5")
 
 
 def alexnet_encoder(weights: str | os.PathLike | None = None) -> MultiLayerEncoder:

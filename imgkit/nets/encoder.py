@@ -142,7 +142,7 @@ def get_encoder(
     return _cached_encoder(net, _torch_device(device), pooling)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _cached_encoder(net: str, device: torch.device, pooling: str) -> MultiLayerEncoder:
     if net == "vgg16":
         from .vgg import vgg16_encoder

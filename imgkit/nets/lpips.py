@@ -83,7 +83,7 @@ def get_lpips(net: str = "vgg16", device: str | torch.device = "cpu") -> LPIPS:
     return _cached_lpips(net, _torch_device(device))
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _cached_lpips(net: str, device: torch.device) -> LPIPS:
     w = load_weights(net)
     heads = [torch.from_numpy(w[f"lin{k}.weight"]) for k in range(5)]

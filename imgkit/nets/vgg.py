@@ -12,24 +12,10 @@ import os
 from torch import nn
 
 from .encoder import MultiLayerEncoder, conv_from
-from .weights import CONV_NAMES, load_weights
+from .layers import VGG16_LAYERS
+from .weights import load_weights
 
 __all__ = ["VGG16_LAYERS", "vgg16_encoder"]
-
-_BLOCKS = (2, 2, 3, 3, 3)
-
-
-def _layer_names() -> tuple[str, ...]:
-    names = []
-    for b, n in enumerate(_BLOCKS, start=1):
-        for d in range(1, n + 1):
-            names += [f"conv{b}_{d}", f"relu{b}_{d}"]
-        names.append(f"pool{b}")
-    return tuple(names)
-
-
-#: Every layer of :func:`vgg16_encoder`, in order.
-VGG16_LAYERS = _layer_names()
 
 
 def vgg16_encoder(
@@ -50,11 +36,9 @@ def vgg16_encoder(
     Recognition", ICLR 2015.
     """
     w = load_weights("vgg16", weights)
-    convs = iter(CONV_NAMES["vgg16"])
     layers: list[tuple[str, nn.Module]] = []
     for name in VGG16_LAYERS:
         if name.startswith("conv"):
-            assert name == next(convs)
             layers.append((name, conv_from(w, name, padding=1)))
         elif name.startswith("relu"):
             layers.append((name, nn.ReLU(inplace=False)))
