@@ -336,3 +336,20 @@ def test_gatys_listed():
     spec = imgkit.get_method("gatys", "stylize")
     assert spec.family == "deep" and spec.devices == ("cpu", "cuda") and spec.backend == "torch"
     assert "Gatys" in spec.reference and spec.defaults["content_layer"] == "relu4_2"
+
+
+@pytest.mark.gpu
+def test_deep_style_on_cuda_matches_cpu(pair64):
+    content, style = pair64
+    for net in ("vgg", "alex"):
+        assert metrics.lpips(content, style, net, device="cuda") == pytest.approx(
+            metrics.lpips(content, style, net, device="cpu"), abs=1e-4)
+    g_cpu = metrics.gram_distance(style, content, device="cpu")
+    assert metrics.gram_distance(style, content, device="cuda") == pytest.approx(g_cpu, rel=1e-3)
+    out, info = imgkit.stylize(content, style, method="gatys", iterations=40, seed=0, device="cuda",
+                               return_info=True)
+    assert info.device == "cuda" and out.shape == content.shape
+    assert metrics.gram_distance(style, out, device="cpu") * 5 <= g_cpu
+    lum = imgkit.stylize(content, style, method="gatys", iterations=5, device="cuda",
+                         preserve_color="luminance", scales=2)
+    assert np.abs(_chroma(lum) - _chroma(content)).mean() < 0.005
