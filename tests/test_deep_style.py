@@ -267,6 +267,10 @@ def test_gatys_multiscale_max_size_and_adam():
                              style_scale=0.5, device="cpu", return_info=True)
     assert info.sizes == [(19, 32), (38, 64)]
     assert info.style_sizes == [[(16, 16)], [(32, 32)]]
+    # a coarse level where the style would fall below 16 px is skipped
+    _, info = imgkit.stylize(content[:64, :64], style, method="gatys", iterations=1, scales=3,
+                             style_scale=0.5, device="cpu", return_info=True)
+    assert info.sizes == [(32, 32), (64, 64)] and info.style_sizes == [[(16, 16)], [(32, 32)]]
 
 
 def test_gatys_several_styles_and_callback_stop(pair64):

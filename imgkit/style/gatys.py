@@ -13,8 +13,8 @@ What neural-style users expect besides the paper:
   that size and the result is upsampled (bilinear) to the content's size.
 * ``scales`` — coarse-to-fine: optimise at 1/2^(scales−1) of the working size, upsample the
   result, continue at twice the size, ..., ending at the working size. ``iterations`` steps
-  run at *each* scale. Levels whose shorter side would be below the network's minimum (16 px
-  for ``relu5_1``) are skipped.
+  run at *each* scale. Levels where the content's or a style image's shorter side would be
+  below the network's minimum (16 px for ``relu5_1``) are skipped.
 * ``preserve_color`` — Gatys et al. 2016, "Preserving Color in Neural Artistic Style Transfer":
   ``"luminance"`` runs the transfer on luminance only (the style's luminance is first matched
   to the content's mean and deviation) and puts the content's YIQ chroma (I, Q, at full
@@ -288,7 +288,21 @@ def _run(content, styles, *, ctx, torch, iterations, optimizer, learning_rate, c
             f"shorter side is below {min_side} px, the least that VGG16 layer(s) {list(crit.layers)} "
             f"need; use a larger content image or max_size, or shallower layers"
         )
-    sizes = _scale_sizes(work, scales, min_side)
+
+    def style_sizes(h: int, w: int) -> list[tuple[int, int]]:
+        return [_fit(s.shape[:2], max(1, round(style_scale * max(h, w)))) for s in styles]
+
+    # coarse levels where the content or a style image would be too small are skipped
+    sizes = [sz for sz in _scale_sizes(work, scales, min_side)
+             if sz == work or min(min(s) for s in style_sizes(*sz)) >= min_side]
+    too_small = [(i, s) for i, s in enumerate(style_sizes(*work)) if min(s) < min_side]
+    if too_small:
+        i, size = too_small[0]
+        raise InvalidOptionError(
+            f"style_scale={style_scale!r} makes style image {i} {size} at the working size {work}: "
+            f"below the {min_side} px that layers {list(crit.layers)} need; increase style_scale "
+            f"or max_size"
+        )
     info.sizes = sizes
 
     net_content, net_styles = _prepare_colors(content, styles, preserve_color)
@@ -313,18 +327,8 @@ def _run(content, styles, *, ctx, torch, iterations, optimizer, learning_rate, c
         for k, (h, w) in enumerate(sizes):
             with ctx.timer("targets"):
                 c_k = resize_tensor(content_t, (h, w))
-                s_k = []
-                for i, s in enumerate(styles_t):
-                    size = _fit(tuple(s.shape[-2:]), max(1, round(style_scale * max(h, w))))
-                    if min(size) < min_side:
-                        raise InvalidOptionError(
-                            f"style_scale={style_scale!r} makes style image {i} {size} at the working "
-                            f"size {(h, w)}: below the {min_side} px that layers {list(crit.layers)} need; "
-                            f"increase style_scale or max_size"
-                        )
-                    s_k.append(resize_tensor(s, size))
-                if len(info.style_sizes) <= k:
-                    info.style_sizes.append([tuple(s.shape[-2:]) for s in s_k])
+                s_k = [resize_tensor(s, size) for s, size in zip(styles_t, style_sizes(h, w))]
+                info.style_sizes.append([tuple(s.shape[-2:]) for s in s_k])
                 crit.set_content(rgb(c_k))
                 crit.set_styles([rgb(s) for s in s_k], blend)
                 if x is None:
