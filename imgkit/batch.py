@@ -681,9 +681,11 @@ def local_cluster(workers: int | None = None, *, device: str = "auto", dashboard
         dashboard = importlib.util.find_spec("bokeh") is not None
     env = {v: str(threads) for v in _THREAD_VARS}
     env["IMGKIT_BATCH_THREADS"] = str(threads)
+    # The scheduler's HTTP server always starts; a free port avoids clashes (and warnings) when
+    # several clusters run on one machine. Its /status dashboard needs bokeh.
     opts: dict[str, Any] = dict(
-        n_workers=workers, threads_per_worker=1, processes=True, env=env,
-        dashboard_address=":0" if dashboard else None, silence_logs=logging.ERROR,
+        n_workers=workers, threads_per_worker=1, processes=True, env=env, dashboard_address=":0",
+        scheduler_kwargs={"dashboard": bool(dashboard)}, silence_logs=logging.ERROR,
     )
     if device == "cuda":
         opts["resources"] = {"GPU": 1}
@@ -743,10 +745,15 @@ def _check_gpu_workers(client: Any) -> None:
         )
 
 
-def _dashboard(client: Any) -> str | None:
+def _dashboard(client: Any, local: bool) -> str | None:
+    """The dashboard link (for a local cluster only when bokeh can serve it)."""
+    if local:
+        import importlib.util
+
+        if importlib.util.find_spec("bokeh") is None:
+            return None
     try:
-        info = client.scheduler_info()
-        if "dashboard" not in info.get("services", {}):
+        if "dashboard" not in client.scheduler_info().get("services", {}):
             return None
         return client.dashboard_link
     except Exception:
@@ -818,8 +825,9 @@ class BatchSummary:
             f"imgkit batch {self.task} --method {self.method} -> {self.out_dir}",
             f"  {self.total} inputs: {len(self.done)} done, {len(self.skipped)} skipped, "
             f"{len(self.failed)} failed" + (f", {self.remaining} not run (stopped)" if self.stopped else ""),
-            f"  {self.seconds:.2f} s, {self.images_per_s:.2f} images/s on {self.workers} worker"
-            f"{'s' if self.workers != 1 else ''} (+{self.startup_seconds:.1f} s cluster start-up)",
+            (f"  {self.seconds:.2f} s, {self.images_per_s:.2f} images/s on {self.workers} worker"
+             f"{'s' if self.workers != 1 else ''} (+{self.startup_seconds:.1f} s cluster start-up)"
+             if self.workers else "  nothing to compute: no cluster was used"),
             f"  manifest: {self.manifest}",
         ]
         if self.dashboard:
@@ -829,7 +837,7 @@ class BatchSummary:
             shown = list(self.failed.items())[:15]
             for key, err in shown:
                 err = " ".join(err.split())
-                lines.append(f"    {key}: {err if len(err) <= 300 else err[:297] + '...'}")
+                lines.append(f"    {key}: {err if len(err) <= 400 else err[:397] + '...'}")
             if len(self.failed) > len(shown):
                 lines.append(f"    ... and {len(self.failed) - len(shown)} more (see the manifest)")
         if self.stopped:
@@ -1038,7 +1046,7 @@ def _run(items: list[BatchItem], params: dict[str, Any], spec: Any, summary: Bat
             client, to_close = _connect(scheduler, workers, params["device"], len(pending))
             summary.startup_seconds = time.perf_counter() - t_start
             summary.workers = len(client.nthreads())
-            summary.dashboard = _dashboard(client)
+            summary.dashboard = _dashboard(client, local=scheduler is None)
             if progress and summary.dashboard:
                 print(f"Dask dashboard: {summary.dashboard}", file=sys.stderr)
             if params["device"] == "cuda":
