@@ -656,7 +656,9 @@ def local_cluster(workers: int | None = None, *, device: str = "auto", dashboard
     PyTorch's thread counts to the same number. So ``workers × threads ≤ cores``: Numba's
     ``parallel=True`` kernels, PyTorch and OpenCV never oversubscribe the machine. Processes, not
     threads, because the GIL would serialise the Python parts of the methods. With
-    ``device="cuda"`` every worker declares the resource ``GPU=1``.
+    ``device="cuda"`` every worker declares the resource ``GPU=1``. The scheduler hands tasks to
+    the workers up front (``distributed.scheduler.worker-saturation: inf``): one image per task,
+    no scheduler round trip between two tasks of a worker.
 
     Parameters
     ----------
@@ -690,7 +692,12 @@ def local_cluster(workers: int | None = None, *, device: str = "auto", dashboard
     if device == "cuda":
         opts["resources"] = {"GPU": 1}
     opts.update(kwargs)
-    return distributed.LocalCluster(**opts)
+    import dask
+
+    # Each task is one independent image: hand tasks to the workers up front instead of one
+    # scheduler round trip per task (Dask's default queuing), which dominates for fast methods.
+    with dask.config.set({"distributed.scheduler.worker-saturation": "inf"}):
+        return distributed.LocalCluster(**opts)
 
 
 def _connect(scheduler: Any, workers: int | None, device: str, n_pending: int) -> tuple[Any, list[Any]]:
@@ -1075,40 +1082,53 @@ def _run(items: list[BatchItem], params: dict[str, Any], spec: Any, summary: Bat
 def _submit(client: Any, pending: list[BatchItem], params: dict[str, Any], spec: Any, out: Path,
             ext: str, retries: int, run_id: str) -> dict[Any, BatchItem]:
     crash = os.environ.get(CRASH_ONCE_ENV) or None
-    resources = {"GPU": 1} if params["device"] == "cuda" else None
-    futures = {}
-    for item in pending:
-        job = {"task": params["task"], "method": spec.name, "paths": item.paths,
-               "out": str((out / f"{item.key}{ext}").absolute()), "options": params["options"],
-               "device": params["device"], "seed": params["seed"], "bit_depth": params["bit_depth"],
-               "key": item.key, "crash_marker": crash}
-        fut = client.submit(_process_item, job, key=f"imgkit-{run_id}-{item.key}", pure=False,
-                            retries=retries, resources=resources)
-        futures[fut] = item
-    return futures
+    jobs = [{"task": params["task"], "method": spec.name, "paths": item.paths,
+             "out": str((out / f"{item.key}{ext}").absolute()), "options": params["options"],
+             "device": params["device"], "seed": params["seed"], "bit_depth": params["bit_depth"],
+             "key": item.key, "crash_marker": crash} for item in pending]
+    futs = client.map(_process_item, jobs, key=[f"imgkit-{run_id}-{it.key}" for it in pending],
+                      pure=False, retries=retries,
+                      resources={"GPU": 1} if params["device"] == "cuda" else None)
+    return dict(zip(futs, pending))
 
 
 def _collect(futures: dict[Any, BatchItem], base: Callable[..., dict[str, Any]],
              record: Callable[[dict[str, Any]], Any], summary: BatchSummary, bar: Any,
              client: Any) -> None:
     distributed = _distributed()
-    for fut in distributed.as_completed(list(futures)):
-        item = futures.pop(fut)
-        try:
-            res = fut.result()
-        except Exception as exc:  # retries exhausted, worker died too often, scheduler lost ...
-            res = {"status": "failed", "seconds": None, "inputs": [_stat(p) for p in item.paths],
-                   "error": f"{type(exc).__name__}: {exc} (inputs {list(item.paths)!r}; the task "
-                            f"failed after its retries)"}
-        fut.release()
-        rec = {**base(item), **res, "time": _now()}
-        if bar is not None:
-            bar.update(1)
-            if summary.failed or rec["status"] == "failed":
-                bar.set_postfix(failed=len(summary.failed) + (rec["status"] == "failed"), refresh=False)
-        if record(rec) is True:
-            summary.stopped = True
-            return
+    # with_results: results are fetched in the background (no round trip per future here)
+    done = distributed.as_completed(list(futures), with_results=True, raise_errors=False,
+                                    loop=client.loop)
+    for group in done.batches():
+        for fut, res in group:
+            item = futures.pop(fut)
+            if not isinstance(res, dict):  # retries exhausted, worker died too often, ...
+                exc = _task_exception(fut, res)
+                res = {"status": "failed", "seconds": None, "inputs": [_stat(p) for p in item.paths],
+                       "error": f"{type(exc).__name__}: {exc} (inputs {list(item.paths)!r}; the task "
+                                f"failed after its retries)"}
+            fut.release()
+            rec = {**base(item), **res, "time": _now()}
+            if bar is not None:
+                bar.update(1)
+                if summary.failed or rec["status"] == "failed":
+                    bar.set_postfix(failed=len(summary.failed) + (rec["status"] == "failed"),
+                                    refresh=False)
+            if record(rec) is True:
+                summary.stopped = True
+                return
+
+
+def _task_exception(fut: Any, res: Any) -> BaseException:
+    if isinstance(res, BaseException):
+        return res
+    for x in res if isinstance(res, tuple) else ():
+        if isinstance(x, BaseException):
+            return x
+    try:
+        return fut.exception() or RuntimeError(f"task ended with status {fut.status!r}")
+    except BaseException as exc:  # e.g. CancelledError
+        return exc
 
 
 def _cancel(futures: dict[Any, BatchItem]) -> None:

@@ -256,6 +256,16 @@ def test_stylize_and_analogy_batches(tmp_path, photos):
     def gain(a, a_prime, b, *, ctx):
         return np.clip(b * (a_prime.mean((0, 1)) / (a.mean((0, 1)) + 1e-6)), 0, 1), None
 
+    calls = []
+
+    @registry.register("_test_buggy", task="stylize", family="classical", reference="none (test only)",
+                       summary="test only: a bug on 40x44 images")
+    def buggy(content, styles, *, ctx):
+        calls.append(content.shape[:2])
+        if content.shape[:2] == (40, 44):
+            raise ZeroDivisionError("a bug, not a bad input")
+        return content, None
+
     cluster = distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=False,
                                        dashboard_address=":0")
     client = distributed.Client(cluster)
@@ -284,9 +294,19 @@ def test_stylize_and_analogy_batches(tmp_path, photos):
             want = imgkit.analogy(*(imgkit.load_image(p) for p in it.paths), method="_test_gain")
             np.testing.assert_array_equal(imgkit.load_image(tmp_path / "an" / f"{it.key}.png"),
                                           np.round(want * 255).astype(np.uint8))
+        # an unexpected exception is retried `retries` times, then recorded; the rest goes on
+        items = batch.stylize_inputs(contents, styles / "brick.png")[:3]  # astronaut, brick, camera
+        items.append(batch.stylize_inputs(contents / "coffee.png", styles / "brick.png")[0])
+        s = batch.run("stylize", items, method="_test_buggy", out_dir=tmp_path / "bug", scheduler=client,
+                      retries=1)
+        assert sorted(s.done) == ["astronaut", "brick", "camera"] and list(s.failed) == ["coffee"]
+        assert "ZeroDivisionError" in s.failed["coffee"] and "coffee.png" in s.failed["coffee"]
+        assert calls.count((40, 44)) == 2  # first try + 1 retry
+        assert not (tmp_path / "bug" / "coffee.png").exists()
     finally:
         client.close()
         cluster.close()
+        registry._REGISTRY.pop(("stylize", "_test_buggy"), None)
         registry._REGISTRY.pop(("stylize", "_test_reinhard"), None)
         registry._REGISTRY.pop(("analogy", "_test_gain"), None)
 
