@@ -60,7 +60,7 @@ __all__ = [
 def __getattr__(name: str):
     # Submodules that pull in more than the core (metrics may load torch lazily, batch needs
     # dask) are imported on first attribute access.
-    if name in ("metrics", "batch"):
+    if name in ("metrics", "batch", "data"):
         import importlib
 
         return importlib.import_module(f".{name}", __name__)
