@@ -50,7 +50,6 @@ import datetime
 import json
 import logging
 import os
-import re
 import secrets
 import socket
 import sys
@@ -170,10 +169,8 @@ def _mask_name(pattern: str, image: Path) -> str:
         ) from None
 
 
-def _find_same_stem(folder: Path, image: Path) -> Path | None:
-    """The mask with the image's stem: same extension first, then .png, then sorted order."""
-    candidates = sorted(f for f in folder.glob(f"{_glob_escape(image.stem)}.*")
-                        if f.is_file() and f.suffix.lower() in _EXTS and f.stem == image.stem)
+def _pick_same_stem(candidates: list[Path], image: Path) -> Path | None:
+    """The mask among same-stem files: the image's extension first, then .png, then by name."""
     if not candidates:
         return None
     for want in (image.suffix.lower(), ".png"):
@@ -181,10 +178,6 @@ def _find_same_stem(folder: Path, image: Path) -> Path | None:
             if c.suffix.lower() == want:
                 return c
     return candidates[0]
-
-
-def _glob_escape(s: str) -> str:
-    return re.sub(r"([\[\]*?])", r"[\1]", s)
 
 
 def inpaint_inputs(
@@ -241,15 +234,25 @@ def inpaint_inputs(
     if same:
         mask_names = {_mask_name(pattern, f) for f in files}  # type: ignore[arg-type]
         files = [f for f in files if f.name not in mask_names]
+    # one listing of the masks folder (not one per image: folders may hold many thousands)
+    by_stem: dict[str, list[Path]] = {}
+    names: set[str] = set()
+    with os.scandir(mask_dir) as entries:
+        for e in entries:
+            if e.is_file():
+                names.add(e.name)
+                if Path(e.name).suffix.lower() in _EXTS:
+                    by_stem.setdefault(Path(e.name).stem, []).append(Path(e.path))
     items = []
     for f, key in zip(files, _keys_for(files)):
         if pattern is None:
-            m = _find_same_stem(mask_dir, f)
+            m = _pick_same_stem(sorted(by_stem.get(f.stem, [])), f)
             expected = f"a file named {f.stem}.<image extension> in {str(mask_dir)!r}"
         else:
-            m = mask_dir / _mask_name(pattern, f)
+            name = _mask_name(pattern, f)
+            m = mask_dir / name
             expected = repr(str(m))
-            m = m if m.is_file() else None
+            m = m if (name in names or ("/" in name and m.is_file())) else None
         error = None if m is not None else f"missing mask for image {str(f)!r}: expected {expected}"
         items.append(BatchItem(key, (str(f), str(m) if m is not None else ""), error))
     return items
@@ -468,13 +471,15 @@ def _is_current(rec: dict[str, Any] | None, item_paths: Sequence[str], params: d
 
 
 def _remove_stale_temps(out_dir: Path, keys: Iterable[str], ext: str) -> int:
-    """Remove temporary files that a killed worker left (``.{key}.*.tmp{ext}``)."""
-    n = 0
-    for key in keys:
-        for tmp in out_dir.glob(f".{_glob_escape(key)}.*.tmp{ext}"):
-            with contextlib.suppress(OSError):
-                tmp.unlink()
-                n += 1
+    """Remove temporary files that a killed worker left (``.{key}.XXXX.tmp{ext}``): one listing."""
+    wanted, suffix, n = set(keys), f".tmp{ext}", 0
+    with os.scandir(out_dir) as entries:
+        for e in entries:
+            if e.name.startswith(".") and e.name.endswith(suffix) \
+                    and e.name[1 : -len(suffix)].rsplit(".", 1)[0] in wanted:
+                with contextlib.suppress(OSError):
+                    os.unlink(e.path)
+                    n += 1
     return n
 
 
