@@ -705,6 +705,23 @@ def local_cluster(workers: int | None = None, *, device: str = "auto", dashboard
         return distributed.LocalCluster(**opts)
 
 
+def _ignore_sigint_plugin() -> Any:
+    from distributed import WorkerPlugin
+
+    class IgnoreSigint(WorkerPlugin):
+        name = "imgkit-batch-ignore-sigint"
+        idempotent = True
+
+        def setup(self, worker: Any) -> None:
+            import signal
+            import threading
+
+            if threading.current_thread() is threading.main_thread():
+                signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+    return IgnoreSigint()
+
+
 def _connect(scheduler: Any, workers: int | None, device: str, n_pending: int) -> tuple[Any, list[Any]]:
     """A Client, and the objects to close afterwards (those this call created)."""
     distributed = _distributed()
@@ -719,6 +736,9 @@ def _connect(scheduler: Any, workers: int | None, device: str, n_pending: int) -
                                 device=device)
         try:
             client = distributed.Client(cluster)
+            # Ctrl-C in a terminal reaches every process of the group: let the client handle it
+            # (and close the cluster) instead of each worker printing a traceback.
+            client.register_plugin(_ignore_sigint_plugin())
         except BaseException:
             cluster.close()
             raise

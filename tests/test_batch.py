@@ -336,6 +336,11 @@ def test_cli_end_to_end_on_a_local_cluster(photos, tmp_path, capsys):
     assert "3 skipped" in capsys.readouterr().out
     assert main(["batch", "inpaint", str(imgs), "--masks", str(imgs), "-o", str(out), "-m", "telea"]) == 2
     assert "pattern" in capsys.readouterr().err
+    assert main(["batch", "inpaint", str(imgs)]) == 2  # usage error: one line, nothing run
+    assert len(capsys.readouterr().err.strip().splitlines()) == 1
+    assert main(["batch", "inpaint", str(imgs), "--masks", str(imgs), "--mask-pattern", "{stem}_mask.png",
+                 "-o", str(out), "-m", "telea", "--radius", "0"]) == 2
+    assert "radius" in capsys.readouterr().err
 
 
 def test_a_killed_worker_loses_nothing(photos, expected, client, tmp_path, monkeypatch):
