@@ -593,13 +593,13 @@ def _process_item(job: dict[str, Any]) -> dict[str, Any]:
         from distributed import get_worker
 
         res["worker"] = get_worker().address
-    res["threads"] = _limit_threads(get_method(method, task).backend)
     door = {"inpaint": api.inpaint, "stylize": api.stylize, "analogy": api.analogy}[task]
 
     def failed(error: str) -> dict[str, Any]:
         return {**res, "status": "failed", "error": error, "seconds": time.perf_counter() - t0}
 
     try:
+        res["threads"] = _limit_threads(get_method(method, task).backend)  # unknown here: failed
         arrays = _read_inputs(task, paths)
         result, info = door(*arrays, method=method, device=job["device"], seed=job["seed"],
                             return_info=True, **job["options"])

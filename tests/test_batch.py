@@ -311,6 +311,42 @@ def test_stylize_and_analogy_batches(tmp_path, photos):
         registry._REGISTRY.pop(("analogy", "_test_gain"), None)
 
 
+def test_cuda_tasks_run_only_on_gpu_workers(photos, tmp_path):
+    """device="cuda" tasks request GPU=1: with one worker declaring it, all of them run there.
+
+    The CUDA path runs in Numba's simulator here (tests/conftest.py); the workers are in-process
+    so that they see the test-only method registered below.
+    """
+    from imgkit import registry
+
+    @registry.register("_test_mean_fill", task="inpaint", family="classical", backend="numba",
+                       devices=("cpu", "cuda"), reference="none (test only)",
+                       summary="test only: fill with the mean known colour")
+    def mean_fill(image, mask, *, ctx):
+        xp = ctx.xp
+        return xp.where(mask[:, :, None], image[~mask].mean(axis=0), image), None
+
+    spec = {"cls": distributed.Worker, "options": {"nthreads": 1}}
+    gpu = {"cls": distributed.Worker, "options": {"nthreads": 1, "resources": {"GPU": 1}}}
+    cluster = distributed.SpecCluster(
+        scheduler={"cls": distributed.Scheduler, "options": {"dashboard_address": ":0"}},
+        workers={"cpu": spec, "gpu": gpu})
+    client = distributed.Client(cluster)
+    try:
+        client.wait_for_workers(2)
+        gpu_addr = [a for a, w in client.scheduler_info()["workers"].items() if w.get("resources")]
+        items = batch.inpaint_inputs(photos / "images", photos / "masks")
+        s = batch.run("inpaint", items, method="_test_mean_fill", out_dir=tmp_path, scheduler=client,
+                      device="cuda")
+        assert s.ok and len(s.done) == 12, str(s)
+        recs = batch.read_manifest(tmp_path)
+        assert {(r["worker"], r["device_used"]) for r in recs} == {(gpu_addr[0], "cuda")}
+    finally:
+        client.close()
+        cluster.close()
+        registry._REGISTRY.pop(("inpaint", "_test_mean_fill"), None)
+
+
 def test_cli_end_to_end_on_a_local_cluster(photos, tmp_path, capsys):
     imgs, out = tmp_path / "imgs", tmp_path / "out"
     imgs.mkdir()
