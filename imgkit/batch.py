@@ -85,8 +85,9 @@ __all__ = [
 
 #: File name of the manifest inside ``out_dir``.
 MANIFEST_NAME = "manifest.jsonl"
-#: Test-only hook: a path; the first task to create this file ``os._exit``\ s its worker
-#: half-way through writing its output (used to test that worker deaths lose nothing).
+#: Test-only hook (read by ``run`` on the client): a marker file path. The first task that
+#: creates the marker kills its own worker process with ``os._exit`` half-way through writing
+#: its output; the tests use it to show that a worker death loses nothing.
 CRASH_ONCE_ENV = "IMGKIT_BATCH_CRASH_ONCE"
 
 _TASK_ARITY = {"inpaint": "(image, mask)", "stylize": "(content, style[, style...])",
