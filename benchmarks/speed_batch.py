@@ -5,7 +5,8 @@ replaced by ``biharmonic`` and the row says so) on ``n`` real photos of ``size``
 masks (box / strokes / thick / blobs in turn), written as PNG:
 
 * ``direct loop``: ``load_image`` + ``imgkit.inpaint`` + ``save_image`` for every image in this
-  process, one after the other (warm) — the baseline;
+  process, one after the other (warm) — the baseline, run alternately with the batch runs so
+  that both see the same machine load;
 * ``batch.run, W workers``: the same images through ``imgkit.batch.run`` on a
   :func:`imgkit.batch.local_cluster` of W worker processes started beforehand (its start-up
   time is in the notes). ``first_call_s`` is the first run on the fresh cluster (workers import
@@ -131,20 +132,13 @@ def measure(methods: list[str], n: int, size: int, workers: list[int], repeats: 
     rows: list[dict[str, Any]] = []
     sz = f"{n}x{size}px"
     tmp = Path(tempfile.mkdtemp(prefix="imgkit-speed-batch-"))
+    methods_ = _resolve_methods(methods)
     try:
         items = _make_inputs(tmp / "in", n, size)
-        direct: dict[str, float] = {}
-        for method, why in _resolve_methods(methods):
-            _direct(items[:2], method, tmp / "warm")  # warm-up: imports, JIT caches
-            times = []
-            for _ in range(repeats):
-                times.append(_direct(items, method, tmp / "direct"))
-                if sum(times) > budget_s:
-                    break
-            direct[method] = statistics.median(times)
-            rows.append(dict(family=FAMILY, kernel=f"{method} direct loop", device="cpu, 1 process",
-                             size=sz, median_s=direct[method], throughput=n / direct[method],
-                             unit="img/s", notes=f"{len(times)} runs; load1 {_load1():.1f}. {why}".strip()))
+        direct: dict[str, list[float]] = {m: [] for m, _ in methods_}
+        for m, _ in methods_:
+            _direct(items[:2], m, tmp / "warm")  # warm-up: imports, JIT caches
+        batch_rows = []
         for w in workers:
             t0 = time.perf_counter()
             cluster = batch.local_cluster(w, dashboard=False)
@@ -152,34 +146,36 @@ def measure(methods: list[str], n: int, size: int, workers: list[int], repeats: 
             client.wait_for_workers(w)
             startup = time.perf_counter() - t0
             try:
-                for method, why in _resolve_methods(methods):
-                    first = _batch(items, method, tmp / "b", client)
-                    times = []
-                    for _ in range(repeats):
+                for method, why in methods_:
+                    first = _batch(items, method, tmp / "b", client)  # cold workers
+                    times, d_times = [], []
+                    for _ in range(repeats):  # direct and batch runs alternate: same load drift
+                        d_times.append(_direct(items, method, tmp / "direct"))
                         times.append(_batch(items, method, tmp / "b", client))
-                        if sum(times) > budget_s:
+                        if sum(times) + sum(d_times) > budget_s:
                             break
-                    med = statistics.median(times)
-                    rows.append(dict(
+                    direct[method] += d_times
+                    med, d_med = statistics.median(times), statistics.median(d_times)
+                    batch_rows.append(dict(
                         family=FAMILY, kernel=f"{method} batch.run", device=f"cpu, {w} worker(s)",
                         size=sz, median_s=med, first_call_s=first, throughput=n / med, unit="img/s",
-                        notes=(f"{len(times)} warm runs; speed-up vs direct {direct[method] / med:.2f}x; "
-                               f"cluster start-up {startup:.1f} s; {batch._cores()} cores; "
-                               f"load1 {_load1():.1f}. {why}").strip()))
+                        notes=(f"{len(times)} warm runs; vs the direct loop run between them "
+                               f"({d_med:.3g} s): {d_med / med:.2f}x; cluster start-up {startup:.1f} s; "
+                               f"{batch._cores()} cores; load1 {_load1():.1f}. {why}").strip()))
                     if w == 1:
-                        over = (med - direct[method]) / n
-                        rows.append(dict(
+                        over = (med - d_med) / n
+                        batch_rows.append(dict(
                             family=FAMILY, kernel=f"batch.run overhead per image ({method})",
                             device="cpu, 1 worker", size=sz, median_s=over,
                             throughput=1 / over if over > 0 else float("inf"), unit="img/s",
-                            notes="(1-worker batch time - direct loop time) / n"))
+                            notes="(1-worker batch time - interleaved direct loop time) / n"))
                 _noop_per_task(client, 20)  # warm-up
                 per = statistics.median(_noop_per_task(client, n_noop) for _ in range(3))
                 t0 = time.perf_counter()
                 for i in range(n_noop):
                     _noop(i)
                 direct_per = (time.perf_counter() - t0) / n_noop
-                rows.append(dict(
+                batch_rows.append(dict(
                     family=FAMILY, kernel="no-op task (submit -> as_completed)",
                     device=f"cpu, {w} worker(s)", size=f"{n_noop} tasks", median_s=per,
                     throughput=1 / per, unit="tasks/s",
@@ -187,6 +183,12 @@ def measure(methods: list[str], n: int, size: int, workers: list[int], repeats: 
             finally:
                 client.close()
                 cluster.close()
+        for method, why in methods_:
+            med = statistics.median(direct[method])
+            rows.append(dict(family=FAMILY, kernel=f"{method} direct loop", device="cpu, 1 process",
+                             size=sz, median_s=med, throughput=n / med, unit="img/s",
+                             notes=f"{len(direct[method])} runs, between the batch runs. {why}".strip()))
+        rows += batch_rows
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return rows
