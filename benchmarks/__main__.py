@@ -94,7 +94,8 @@ def _list(tasks: list[str], cfg: Any) -> None:
         if t == "kernels":
             print(f"kernels: {', '.join(discover()) or 'no benchmarks/speed_*.py module'}")
             continue
-        cases = build_cases(t, quick=cfg.quick, images=cfg.images, variants=cfg.variants, sizes=cfg.sizes)
+        images, variants = cfg.for_task(t)
+        cases = build_cases(t, quick=cfg.quick, images=images, variants=variants, sizes=cfg.sizes)
         cands = build_candidates(t, quick=cfg.quick, names=cfg.methods,
                                  option_overrides=cfg.option_overrides, peers=cfg.peers)
         print(f"{t}: {len(cases)} cases, e.g. {', '.join(c.id for c in cases[:4])}")
@@ -143,7 +144,7 @@ def run(tasks: list[str], cfg: Any, argv_display: list[str]) -> Path:
         if task != "kernels" and not cfg.resume:
             shutil.rmtree(out / "images" / task, ignore_errors=True)
         if task == "kernels":
-            _write_kernels(out, kernel_table(cfg.quick, meta))
+            _write_kernels(out, kernel_table(cfg.quick, meta, cfg.kernel_modules))
         else:
             run_task(task, cfg, meta)
         meta_path.write_text(json.dumps(meta, indent=2, default=str))
@@ -151,7 +152,7 @@ def run(tasks: list[str], cfg: Any, argv_display: list[str]) -> Path:
     meta["load_avg_end"] = [round(x, 2) for x in os.getloadavg()]
     meta_path.write_text(json.dumps(meta, indent=2, default=str))
     present = [t for t in TASKS if (out / f"{t}.csv").exists()]
-    return write_report(out, present)
+    return write_report(out, present, figures=cfg.plots)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -336,7 +336,7 @@ def build_candidates(
     out = [_method_candidate(spec, task, mode, user.get(spec.name, {}))
            for spec in imgkit.list_methods(IMGKIT_TASK[task])]
     if peers and task == "inpaint":
-        out += _pypatchmatch_candidates() + [_resynthesizer_candidate()]
+        out += [*_pypatchmatch_candidates(), _resynthesizer_candidate()]
     if references:
         out += _references(task)
     out += [c for c in extra if c.task == task]

@@ -63,7 +63,8 @@ def task_plots(out: Path, td: Any) -> list[Path]:
     fig, ax = plt.subplots(figsize=(7.5, 5))
     col = td.primary
     if col is None:
-        _empty(ax, f"{td.task}: no quality metric has values in this run\n(see summary.md: metrics not available)")
+        _empty(ax, f"{td.task}: no quality metric has values in this run\n"
+                   "(see summary.md: metrics not available)")
     else:
         qual = {s: td.values(col, size=s) for s in td.sizes}
         drawn = False

@@ -221,7 +221,8 @@ def _methods_section(td: TaskData) -> list[str]:
         ov = c.get("overrides") or {}
         if not ov and rs[0].get("overrides"):
             ov = {k: {"benchmark": v, "default": "?"} for k, v in json.loads(rs[0]["overrides"]).items()}
-        ov_s = ", ".join(f"{k}={v['benchmark']!r} (default {v['default']!r})" for k, v in ov.items()) or "defaults"
+        ov_s = ", ".join(f"{k}={v['benchmark']!r} (default {v['default']!r})"
+                         for k, v in ov.items()) or "defaults"
         n_ok = sum(r["status"] == "ok" for r in rs)
         n_skip = sum(r["status"] == "skipped" for r in rs)
         n_err = sum(r["status"] == "error" for r in rs)
@@ -365,7 +366,9 @@ def kernels_section(out: Path) -> list[str]:
             body.append([r["module"], r.get("family", ""), r.get("kernel", ""), r.get("device", ""),
                          r.get("size", ""), "—", "—", "—", "—", f"{r['status']}: {r.get('reason', '')}"])
             continue
-        opt = lambda k, f: f(float(r[k])) if _num(r.get(k)) is not None else "—"  # noqa: E731
+        def opt(k, f, r=r):
+            return f(float(r[k])) if _num(r.get(k)) is not None else "—"
+
         body.append([r["module"].rsplit(".", 1)[-1], r["family"], r["kernel"], r["device"], r["size"],
                      opt("median_s", _fmt_s), opt("first_call_s", _fmt_s),
                      f"{float(r['throughput']):.4g} {r['unit']}" if _num(r.get("throughput")) else "—",
@@ -398,14 +401,15 @@ def _header(meta: dict[str, Any]) -> list[str]:
     ]
 
 
-def write_report(out: Path, tasks: Sequence[str]) -> Path:
-    """Write ``summary.md``, plots and grids for ``tasks`` from the files in ``out``."""
+def write_report(out: Path, tasks: Sequence[str], *, figures: bool = True) -> Path:
+    """Write ``summary.md``, plots and grids (unless ``figures`` is False) for ``tasks`` from the
+    files in ``out``."""
     from . import plots
 
     out = Path(out)
     meta = json.loads((out / "meta.json").read_text()) if (out / "meta.json").exists() else {}
     fc_rows = load_rows(out / "firstcall.csv")
-    for task in tasks:
+    for task in tasks if figures else ():
         if task == "kernels":
             plots.kernel_plot(out, load_rows(out / "kernels.csv"))
             continue

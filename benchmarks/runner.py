@@ -49,23 +49,25 @@ def columns(task: str) -> list[str]:
 FIRSTCALL_COLUMNS = [
     "task", "method", "kind", "device", "size", "case", "status", "reason", "import_s",
     "first_call_s", "second_call_s", "peak_rss_mb", "call_rss_delta_mb", "tracemalloc_peak_mb",
-    "numba_cache",
-] + MACHINE_COLUMNS
+    "numba_cache", *MACHINE_COLUMNS,
+]
 
 
 @dataclass
 class Config:
     """Settings of one benchmark run (the command line fills it; tests build it directly).
 
-    ``extra`` holds stand-in candidates (:meth:`Candidate.from_callable`), the internal hook for
-    tests and prototypes.
+    ``images`` and ``variants`` are tuples for every task, or dicts ``{task: tuple}``.
+    ``extra`` holds stand-in candidates (:meth:`Candidate.from_callable`) and ``kernel_modules``
+    replaces the discovery of ``benchmarks/speed_*.py``: the internal hooks for tests and
+    prototypes.
     """
 
     out: Path
     quick: bool = False
     sizes: tuple[int, ...] | None = None
-    images: tuple[str, ...] | None = None
-    variants: tuple[str, ...] | None = None
+    images: tuple[str, ...] | dict[str, tuple[str, ...]] | None = None
+    variants: tuple[str, ...] | dict[str, tuple[str, ...]] | None = None
     methods: tuple[str, ...] | None = None
     devices: tuple[str, ...] = ("cpu",)
     repeats: int | None = None
@@ -81,7 +83,14 @@ class Config:
     option_overrides: dict[str, dict[str, str]] = field(default_factory=dict)
     option_args: tuple[str, ...] = ()
     grid_cell: int | None = None
+    plots: bool = True
     extra: list[Candidate] = field(default_factory=list)
+    kernel_modules: list[Any] | None = None
+
+    def for_task(self, task: str) -> tuple[tuple[str, ...] | None, tuple[str, ...] | None]:
+        """(images, variants) of ``task``."""
+        pick = lambda v: v.get(task) if isinstance(v, dict) else v  # noqa: E731
+        return pick(self.images), pick(self.variants)
 
     def __post_init__(self) -> None:
         self.out = Path(self.out)
@@ -96,8 +105,8 @@ class Config:
         return {
             "mode": "quick" if self.quick else "full",
             "sizes": list(self.sizes) if self.sizes else "task defaults",
-            "images": list(self.images) if self.images else "task defaults",
-            "variants": list(self.variants) if self.variants else "task defaults",
+            "images": self.images or "task defaults",
+            "variants": self.variants or "task defaults",
             "methods": list(self.methods) if self.methods else "all",
             "devices": list(self.devices),
             "repeats": self.repeats,
@@ -251,8 +260,8 @@ def run_task(task: str, cfg: Config, meta: dict[str, Any]) -> Path:
     """Run every candidate of ``task`` on its cases; returns the CSV path."""
     from tqdm.auto import tqdm
 
-    cases = build_cases(task, quick=cfg.quick, images=cfg.images, variants=cfg.variants,
-                        sizes=cfg.sizes)
+    images, variants = cfg.for_task(task)
+    cases = build_cases(task, quick=cfg.quick, images=images, variants=variants, sizes=cfg.sizes)
     cands = build_candidates(task, quick=cfg.quick, names=cfg.methods,
                              option_overrides=cfg.option_overrides, peers=cfg.peers,
                              references=cfg.references, extra=cfg.extra)
