@@ -327,7 +327,7 @@ def _run_one(cand, case, arrays, device, cfg, metrics, sticky, warmed, times, *,
     key = (cand.name, device)
     if cand.unavailable:
         return {"status": "skipped", "reason": cand.unavailable}
-    if device not in cand.devices:
+    if device != "auto" and device not in cand.devices:
         return {"status": "skipped",
                 "reason": f"no {device} implementation (runs on: {', '.join(cand.devices)})"}
     if key in sticky:
