@@ -116,8 +116,54 @@ def _write_kernels(out: Path, rows: list[dict[str, Any]]) -> None:
             w.writerow({k: _fmt(r.get(k, "")) for k in KERNEL_COLUMNS})
 
 
+class OutputBusyError(RuntimeError):
+    """Another live benchmark process is writing to the same output folder."""
+
+
+class _OutLock:
+    """``DIR/.lock`` holding the writer's PID, so two runs never append to the same CSVs."""
+
+    def __init__(self, out: Path):
+        self.path = out / ".lock"
+
+    def __enter__(self) -> _OutLock:
+        import os
+
+        for _ in range(2):
+            try:
+                fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+            except FileExistsError:
+                try:
+                    pid = int(self.path.read_text().strip() or 0)
+                    os.kill(pid, 0)
+                except (ValueError, ProcessLookupError, FileNotFoundError):
+                    self.path.unlink(missing_ok=True)  # stale lock of a run that died
+                    continue
+                except PermissionError:
+                    pass
+                raise OutputBusyError(
+                    f"another benchmark run (pid {pid}) is writing to {self.path.parent}; wait for "
+                    f"it, stop it, or choose another --out") from None
+            with os.fdopen(fd, "w") as fh:
+                fh.write(str(os.getpid()))
+            return self
+        raise OutputBusyError(f"cannot take the lock {self.path}")
+
+    def __exit__(self, *exc: object) -> None:
+        self.path.unlink(missing_ok=True)
+
+
 def run(tasks: list[str], cfg: Any, argv_display: list[str]) -> Path:
-    """Run ``tasks`` with ``cfg`` (a :class:`benchmarks.runner.Config`) and write the report."""
+    """Run ``tasks`` with ``cfg`` (a :class:`benchmarks.runner.Config`) and write the report.
+
+    Raises :class:`OutputBusyError` when another live run writes to ``cfg.out``.
+    """
+    cfg.out.mkdir(parents=True, exist_ok=True)
+    with _OutLock(cfg.out):
+        return _run(tasks, cfg, argv_display)
+
+
+def _run(tasks: list[str], cfg: Any, argv_display: list[str]) -> Path:
     import datetime as dt
     import os
 
@@ -127,7 +173,6 @@ def run(tasks: list[str], cfg: Any, argv_display: list[str]) -> Path:
     from .runner import run_task
 
     out = cfg.out
-    out.mkdir(parents=True, exist_ok=True)
     meta_path = out / "meta.json"
     meta: dict[str, Any] = json.loads(meta_path.read_text()) if meta_path.exists() else {}
     meta.update(machine_info(tuple(cfg.devices)))
@@ -137,16 +182,25 @@ def run(tasks: list[str], cfg: Any, argv_display: list[str]) -> Path:
         "wall_time": "median of up to `repeats` timed calls after one warm-up call per candidate; "
                      "a row stops repeating once its calls add up to `row_budget_s`",
         "first_call": "fresh process, empty NUMBA_CACHE_DIR: lazy imports + JIT + weights + run",
-        "rss_delta_mb": "resource ru_maxrss after the first call minus psutil RSS before it",
+        "peak_rss_mb": "VmHWM of the fresh process after the first call (whole process)",
+        "call_rss_delta_mb": "peak RSS sampled every 1 ms during a second call minus RSS before it",
         "tracemalloc_peak_mb": "tracemalloc peak of a second call (Python/NumPy allocations only)",
     }
+    def stamp() -> str:
+        return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+
     for task in tasks:
+        record = {"command": "python -m " + " ".join(argv_display), "started": stamp(),
+                  "load_start": [round(x, 2) for x in os.getloadavg()],
+                  "git_commit": meta.get("git_commit"), "settings": meta["settings"]}
         if task != "kernels" and not cfg.resume:
             shutil.rmtree(out / "images" / task, ignore_errors=True)
         if task == "kernels":
             _write_kernels(out, kernel_table(cfg.quick, meta, cfg.kernel_modules))
         else:
             run_task(task, cfg, meta)
+        record.update(finished=stamp(), load_end=[round(x, 2) for x in os.getloadavg()])
+        meta.setdefault("runs", {})[task] = record
         meta_path.write_text(json.dumps(meta, indent=2, default=str))
     meta["finished"] = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
     meta["load_avg_end"] = [round(x, 2) for x in os.getloadavg()]
@@ -195,7 +249,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.list:
         _list(tasks, cfg)
         return 0
-    summary = run(tasks, cfg, ["benchmarks", *argv])
+    try:
+        summary = run(tasks, cfg, ["benchmarks", *argv])
+    except OutputBusyError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     failed = 0
     for t in tasks:
         p = cfg.out / f"{t}.csv"

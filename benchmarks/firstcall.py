@@ -9,8 +9,11 @@ cannot hide compilation. The child prints one JSON object on its last stdout lin
 ``first_call_s``
     The first call on the case: lazy imports (torch), JIT compilation, weight loading, the run.
 ``peak_rss_mb``
-    Peak resident set size of the whole process after the first call (``resource.getrusage``
-    ``ru_maxrss``): interpreter, imports, JIT compiler, weights and the run.
+    Peak resident set size of the whole process after the first call: interpreter, imports, JIT
+    compiler, weights and the run. Read from ``VmHWM`` in ``/proc/self/status`` (Linux), not
+    from ``ru_maxrss``: after ``fork`` + ``exec`` Linux keeps the parent's peak in ``ru_maxrss``,
+    so a child of a large benchmark process would report the parent's size. Elsewhere
+    ``ru_maxrss`` is the fallback.
 ``call_rss_delta_mb``
     During a second (warm) call, the peak RSS sampled every millisecond by a background thread
     (``psutil``, else ``/proc/self/statm``) minus the RSS just before the call: what one call
@@ -32,6 +35,19 @@ import sys
 import time
 
 T_START = time.perf_counter()
+
+
+def _peak_rss_bytes() -> int:
+    try:
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * (1 if sys.platform == "darwin" else 1024)
 
 
 def _rss_bytes() -> int:
@@ -86,7 +102,6 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--option", action="append", default=[])
     args = p.parse_args(argv)
 
-    import resource
     import tracemalloc
 
     import imgkit
@@ -107,7 +122,7 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.perf_counter()
     cand.run(arrays, args.seed, args.device)
     first = time.perf_counter() - t0
-    maxrss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * (1 if sys.platform == "darwin" else 1024)
+    maxrss = _peak_rss_bytes()
     tracemalloc.start()
     with _RssSampler() as sampler:
         t0 = time.perf_counter()

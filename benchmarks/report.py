@@ -152,7 +152,7 @@ class TaskData:
         """Rows = labels, columns = ``keys`` of column ``by`` and "all"."""
         higher = self.higher.get(col, False) if not col.startswith("wall") else False
         cols: dict[str, dict[str, tuple | None]] = {}
-        for k in [*keys, None]:
+        for k in [*keys, None] if len(keys) > 1 else list(keys):
             vals = self.values(col) if k is None else self.values(col, **{by: k})
             cols["all" if k is None else str(k)] = {lab: _stats(vals.get(lab, [])) for lab in self.labels}
         tags = {c: _mark({lab: (s[0] if s else None) for lab, s in d.items()
@@ -164,7 +164,7 @@ class TaskData:
                 continue
             body.append([self._name(lab)] + [_cell(cols[c][lab], col, tags.get(c, {}).get(lab, ""))
                                               for c in cols])
-        return ["method", *[str(k) for k in keys], "all"], body
+        return ["method", *[str(k) for k in keys], *(["all"] if len(keys) > 1 else [])], body
 
     def _name(self, lab: str) -> str:
         k = self.kind.get(lab, "")
@@ -228,9 +228,16 @@ def _methods_section(td: TaskData) -> list[str]:
         n_err = sum(r["status"] == "error" for r in rs)
         body.append([td._name(lab), rs[0]["family"], rs[0]["device"], ov_s, n_ok, n_skip, n_err,
                      c.get("summary", "")])
-    return ["### What ran", "",
-            _table(["method", "family", "device", "benchmark options", "ok", "skipped", "errors",
-                    "summary"], body), ""]
+    lines = ["### What ran", "",
+             _table(["method", "family", "device", "benchmark options", "ok", "skipped", "errors",
+                     "summary"], body), ""]
+    if not any(r["kind"] == "method" for r in td.all_rows):
+        from .candidates import IMGKIT_TASK
+
+        lines += [f"**No registered imgkit method for this task in this build** "
+                  f"(`imgkit.list_methods({IMGKIT_TASK[td.task]!r})` is empty, or `--methods` left "
+                  f"them out): only references and stand-ins ran.", ""]
+    return lines
 
 
 def _skips_section(td: TaskData) -> list[str]:
@@ -290,7 +297,7 @@ def _firstcall_section(td: TaskData, fc_rows: list[dict[str, str]]) -> list[str]
                             "process peak RSS (MB)", "call RSS Δ (MB)", "tracemalloc peak (MB)",
                             "note"], body), "",
             "First call: lazy imports, JIT compilation (empty Numba cache), weight loading and the "
-            "run. Process peak RSS: `ru_maxrss` after the first call (interpreter and imports "
+            "run. Process peak RSS: `VmHWM` after the first call (interpreter and imports "
             "included). Call RSS Δ: peak RSS sampled every 1 ms during a second call minus RSS before "
             "it (all allocations). tracemalloc: Python/NumPy allocations of that call (torch and "
             "OpenCV buffers are invisible to it).", ""]
@@ -378,27 +385,35 @@ def kernels_section(out: Path) -> list[str]:
             "CSV: [`kernels.csv`](kernels.csv).", ""]
 
 
-def _header(meta: dict[str, Any]) -> list[str]:
+def _header(meta: dict[str, Any], tasks: Sequence[str]) -> list[str]:
     v = meta.get("versions", {})
     vs = ", ".join(f"{k} {val}" for k, val in v.items() if val)
+    runs = meta.get("runs", {})
+    lines = ["# imgkit benchmark results", ""]
+    if runs:
+        lines.append("- Commands (per task: when, load average 1/5/15 min at start → end, commit):")
+        for t in tasks:
+            r = runs.get(t)
+            if r:
+                lines.append(f"  - {t}: `{r['command']}` — {r['started']} → {r.get('finished', '?')}, "
+                             f"load {r.get('load_start')} → {r.get('load_end')}, commit "
+                             f"`{r.get('git_commit') or '?'}`")
+    else:
+        lines.append(f"- Command: `python -m {' '.join(meta.get('argv_display', ['benchmarks']))}` "
+                     f"({meta.get('timestamp', '?')} → {meta.get('finished', '?')})")
     s = meta.get("settings", {})
-    return [
-        "# imgkit benchmark results", "",
-        f"- Command: `python -m {' '.join(meta.get('argv_display', ['benchmarks']))}`",
-        f"- When: {meta.get('timestamp', '?')} (finished {meta.get('finished', '?')}); "
-        f"git commit `{meta.get('git_commit') or 'unknown'}`",
+    lines += [
         f"- Machine: {meta.get('cpu_model', '?')}, {meta.get('usable_cores', '?')} usable cores "
-        f"({meta.get('logical_cores', '?')} logical), {meta.get('memory_gb', '?')} GB; load average "
-        f"at start {meta.get('load_avg_1_5_15', '?')}, at end {meta.get('load_avg_end', '?')} "
-        "(other work on the machine inflates times)",
+        f"({meta.get('logical_cores', '?')} logical), {meta.get('memory_gb', '?')} GB. The load "
+        "average shows how busy the machine was: other work inflates times.",
         f"- Devices: {', '.join(s.get('devices', ['cpu']))}; GPU: {meta.get('gpu', '?')}",
         f"- Software: Python {meta.get('python', '?')}; {vs}",
-        f"- Settings: mode {s.get('mode', '?')}, up to {s.get('repeats', '?')} timed calls per row "
-        f"after a warm-up, stopping once a row's calls add up to {s.get('row_budget_s', '?')} s; "
-        f"max row seconds {s.get('max_row_s') or 'none'}; first call in a fresh process: "
-        f"{'yes' if s.get('firstcall', True) else 'no'}",
+        "- Timing: after one warm-up call per candidate, each row times up to `repeats` calls and "
+        "stops once they add up to `row_budget_s` (per-task settings in `meta.json` → `runs`); "
+        "`n_runs` in the CSVs says how many.",
         "", "Method, metric definitions and how to rerun or resume: `benchmarks/README.md`.", "",
     ]
+    return lines
 
 
 def write_report(out: Path, tasks: Sequence[str], *, figures: bool = True) -> Path:
@@ -418,7 +433,7 @@ def write_report(out: Path, tasks: Sequence[str], *, figures: bool = True) -> Pa
             td = TaskData(task, rows, meta)
             plots.task_plots(out, td)
             plots.grids(out, td)
-    lines = _header(meta)
+    lines = _header(meta, tasks)
     for task in ("inpaint", "style", "analogy"):
         if task in tasks:
             lines += task_section(task, out, meta, fc_rows)

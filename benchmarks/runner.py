@@ -246,14 +246,15 @@ def _save_inputs(out: Path, case: Case) -> None:
 
 
 def _estimate(times: dict[int, list[float]], size: int) -> float | None:
-    """Expected seconds at ``size`` from the medians seen so far (∝ pixels from smaller sizes)."""
+    """Expected seconds per call at ``size``: the median of the rows already run at that size,
+    else the median at the largest smaller size scaled by the pixel count."""
     if times.get(size):
-        return max(times[size])
+        return float(np.median(times[size]))
     smaller = [s for s in times if s < size and times[s]]
     if not smaller:
         return None
     s0 = max(smaller)
-    return max(times[s0]) * (size / s0) ** 2
+    return float(np.median(times[s0])) * (size / s0) ** 2
 
 
 def run_task(task: str, cfg: Config, meta: dict[str, Any]) -> Path:

@@ -305,6 +305,18 @@ def test_resume_runs_only_missing_rows(tmp_path):
     assert len(calls) == 8
 
 
+def test_second_writer_is_refused(tmp_path, capsys):
+    import os
+
+    (tmp_path / ".lock").write_text(str(os.getpid()))  # a live process holds the folder
+    assert bench_main(["analogy", "--quick", "--out", str(tmp_path), "--no-progress"]) == 2
+    assert "another benchmark run" in capsys.readouterr().err
+    (tmp_path / ".lock").write_text("999999999")  # stale lock of a dead run: taken over
+    assert bench_main(["analogy", "--quick", "--sizes", "32", "--out", str(tmp_path), "--no-progress",
+                       "--no-firstcall"]) == 0
+    assert not (tmp_path / ".lock").exists() and (tmp_path / "analogy.csv").exists()
+
+
 def test_skips_and_errors_are_reported(tmp_path, monkeypatch):
     def needs_weights(image, mask, *, seed):
         raise imgkit.WeightsNotFoundError("no checkpoint: pass weights=PATH")
