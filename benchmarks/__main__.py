@@ -193,6 +193,9 @@ def _run(tasks: list[str], cfg: Any, argv_display: list[str]) -> Path:
         record = {"command": "python -m " + " ".join(argv_display), "started": stamp(),
                   "load_start": [round(x, 2) for x in os.getloadavg()],
                   "git_commit": meta.get("git_commit"), "settings": meta["settings"]}
+        if cfg.resume and task in meta.get("runs", {}):
+            prev = meta["runs"][task]
+            record["earlier"] = [*prev.pop("earlier", []), prev]  # the runs this one resumes
         if task != "kernels" and not cfg.resume:
             shutil.rmtree(out / "images" / task, ignore_errors=True)
         if task == "kernels":

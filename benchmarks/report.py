@@ -320,11 +320,18 @@ def task_section(task: str, out: Path, meta: dict[str, Any], fc_rows: list[dict[
     lines += _methods_section(td)
     shown = [c for c in ([td.primary] if td.primary else []) + td.with_values]
     shown = list(dict.fromkeys(shown))
-    for col in shown[:3]:
+    partial = [td._name(lab) for lab in td.labels
+               if 0 < sum(r["status"] == "ok" for r in td.all_rows if _label(r, td.multi) == lab)
+               < sum(1 for r in td.all_rows if _label(r, td.multi) == lab)]
+    for i, col in enumerate(shown[:3]):
         arrow = "higher is better" if td.higher[col] else "lower is better"
         head, body = td.grid_by(col, td.variant_col, td.variants)
         lines += [f"### `{col}` by {td.variant_col} — {td.desc[col]} ({arrow})", "",
                   _table(head, body), ""]
+        if i == 0 and partial:
+            lines += [f"Medians pool the cases each candidate ran; {', '.join(partial)} did not run on "
+                      "every case (see What ran), so compare them within a size (tables by image "
+                      "size below).", ""]
     if len(shown) > 3:
         rest = shown[3:]
         body = []
@@ -394,10 +401,13 @@ def _header(meta: dict[str, Any], tasks: Sequence[str]) -> list[str]:
         lines.append("- Commands (per task: when, load average 1/5/15 min at start → end, commit):")
         for t in tasks:
             r = runs.get(t)
-            if r:
-                lines.append(f"  - {t}: `{r['command']}` — {r['started']} → {r.get('finished', '?')}, "
-                             f"load {r.get('load_start')} → {r.get('load_end')}, commit "
-                             f"`{r.get('git_commit') or '?'}`")
+            if not r:
+                continue
+            for i, e in enumerate([*r.get("earlier", []), r]):
+                what = "resumed by" if i else t
+                lines.append(f"  {'  ' if i else ''}- {what}: `{e['command']}` — {e['started']} → "
+                             f"{e.get('finished', '?')}, load {e.get('load_start')} → "
+                             f"{e.get('load_end')}, commit `{e.get('git_commit') or '?'}`")
     else:
         lines.append(f"- Command: `python -m {' '.join(meta.get('argv_display', ['benchmarks']))}` "
                      f"({meta.get('timestamp', '?')} → {meta.get('finished', '?')})")
