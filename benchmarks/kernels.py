@@ -4,9 +4,11 @@ Each kernel family ships ``benchmarks/speed_<family>.py`` exposing ``kernel_rows
 list[dict]`` with the keys ``family, kernel, device, size, median_s, throughput, unit`` and
 optionally ``first_call_s, peak_mem_mb, notes`` (median of repeated warm runs; first call in a
 fresh process; the module decides its own repeats and reference rows, e.g. a NumPy reference
-as device ``numpy``). This module imports every such file it finds, so a family added later is
-picked up without changes here. A module that fails to import or raises is reported as an
-``error`` row with the reason; finding no module at all is said in the summary.
+as device ``numpy``). A row whose ``median_s`` is ``None`` (e.g. a CUDA row without a GPU) is
+reported as skipped with its notes as the reason. This module imports every such file it finds,
+so a family added later is picked up without changes here. A module that fails to import or
+raises is reported as an ``error`` row with the reason; finding no module at all is said in the
+summary.
 """
 
 from __future__ import annotations
@@ -56,6 +58,9 @@ def _rows_of(name: str, mod: ModuleType | None, quick: bool) -> list[dict[str, A
         r = {"module": name, "module_s": dt, **r}
         if missing:
             r.update(status="error", reason=f"row lacks {', '.join(missing)}")
+        elif "status" not in r and r.get("median_s") in (None, ""):
+            # a row the module could not measure (e.g. no GPU): its notes say why
+            r.update(status="skipped", reason=str(r.get("notes") or "not measured"))
         else:
             r.setdefault("status", "ok")
             r.setdefault("reason", "")

@@ -82,6 +82,9 @@ class FakeSpeedModule:
             rows.append({"family": "fake", "kernel": "demo", "device": dev, "size": "64x64",
                          "median_s": med, "throughput": 4096 / med, "unit": "px/s",
                          "notes": "test module"})
+        rows.append({"family": "fake", "kernel": "demo", "device": "cuda", "size": "64x64",
+                     "median_s": None, "throughput": None, "unit": "px/s",
+                     "notes": "skipped: no CUDA GPU here"})
         return rows
 
 
@@ -263,9 +266,11 @@ def test_meta_and_kernels(quick_run):
     assert set(meta["candidates"]) == {"inpaint", "style", "analogy"}
     cols, rows = _csv(out / "kernels.csv")
     assert cols == KERNEL_COLUMNS
-    assert {r["device"] for r in rows} == {"numpy", "cpu"}
+    assert {r["device"] for r in rows} == {"numpy", "cpu", "cuda"}
     cpu = next(r for r in rows if r["device"] == "cpu")
     assert cpu["status"] == "ok" and float(cpu["vs_reference"]) > 0
+    cuda = next(r for r in rows if r["device"] == "cuda")
+    assert cuda["status"] == "skipped" and "no CUDA GPU" in cuda["reason"]
 
 
 # --- resume, skips and errors -----------------------------------------------------------------
