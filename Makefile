@@ -36,7 +36,7 @@ bench-quick: $(STAMP)
 
 bench: $(STAMP)
 	$(PIP) install --quiet -e ".[peers]"
-	$(PY) -m benchmarks all --out benchmarks/results/full
+	$(PY) -m benchmarks all --max-row-s 120 --out benchmarks/results/full
 
 clean:
 	rm -rf $(VENV) demo_output .pytest_cache

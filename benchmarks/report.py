@@ -377,8 +377,10 @@ def kernels_section(out: Path) -> list[str]:
     body = []
     for r in rows:
         if r.get("status") != "ok":
-            body.append([r["module"], r.get("family", ""), r.get("kernel", ""), r.get("device", ""),
-                         r.get("size", ""), "—", "—", "—", "—", f"{r['status']}: {r.get('reason', '')}"])
+            why = r.get("reason", "")
+            why = why if why.startswith(r["status"]) else f"{r['status']}: {why}"
+            body.append([r["module"].rsplit(".", 1)[-1], r.get("family", ""), r.get("kernel", ""),
+                         r.get("device", ""), r.get("size", ""), "—", "—", "—", "—", why])
             continue
         def opt(k, f, r=r):
             return f(float(r[k])) if _num(r.get(k)) is not None else "—"
