@@ -72,6 +72,7 @@ __all__ = [
     "masked_ssd_search_cuda",
     "update_priorities",
     "update_priorities_cuda",
+    "valid_counts",
 ]
 
 INT64_MAX = int(np.iinfo(np.int64).max)
@@ -257,46 +258,78 @@ def _ssd_scalar(f, dimoff, dimval, base, limit):
 
 
 @numba.njit(cache=True, inline="always")
-def _lane_block(f, acc, b, t, nb):
-    """acc[j] += (f[b + j] - t)**2 saturated at LIMIT; returns min over lanes (vectorised)."""
-    m = _LIMIT32
+def _lane_block(f, acc, b, t, nb, bound):
+    """acc[j] += (f[b + j] - t)**2, saturated at LIMIT (vectorised).
+
+    Returns the number of lanes still at or below ``bound``.
+    """
     ub = _u64(b)
+    live = 0
     for j in range(_u64(nb)):
         d = np.int32(np.int32(f[ub + j]) - t)
         a = min(np.int32(acc[j] + np.int32(d * d)), _LIMIT32)
         acc[j] = a
-        m = min(m, a)
-    return m
+        live += a <= bound
+    return live
 
 
 @numba.njit(cache=True)
-def _scan_rows(f, valid, W, dimoff, dimval, y0, y1, x0, x1, task, ntask, bs, by, bx, vector):
-    """Best (ssd, y, x) over rows y0 + task, y0 + task + ntask, ... of the box."""
+def _row_counts(valid):
+    hv, wv = valid.shape
+    out = np.zeros((hv, wv + 1), np.int32)
+    for y in range(hv):
+        c = 0
+        for x in range(wv):
+            c += valid[y, x] != 0
+            out[y, x + 1] = c
+    return out
+
+
+def valid_counts(valid: np.ndarray) -> np.ndarray:
+    """Prefix counts of valid corners along each row, shape (hv, wv + 1), int32.
+
+    Computed once per fill and passed to :func:`masked_ssd_search` (``counts=``), it lets the
+    search skip a block of corners with no valid corner, or initialise a fully valid one, in
+    O(1).
+    """
+    return _row_counts(np.ascontiguousarray(valid, np.uint8))
+
+
+@numba.njit(cache=True)
+def _scan_rows(f, valid, counts, W, dimoff, dimval, y0, y1, x0, x1, task, ntask, bs, by, bx,
+               vector):
+    """Best (ssd, y, x) over rows y0 + task, y0 + task + ntask, ... of the box.
+
+    Vector mode: a block of BLOCK corners is summed lane-parallel, dimension by dimension,
+    until no lane is at or below the bound (measured: finishing the last few live lanes one by
+    one does not pay, a 64-lane step costs about as much as two scalar ones).
+    """
     D = dimoff.shape[0]
     acc = np.empty(BLOCK, np.int32)
     for y in range(y0 + task, y1, ntask):
         for xb in range(x0, x1, BLOCK):
             nb = min(BLOCK, x1 - xb)
+            live = counts[y, xb + nb] - counts[y, xb]
+            if live == 0:
+                continue
             if vector:
-                live = False
-                for j in range(nb):
-                    v = valid[y, xb + j] != 0
-                    acc[j] = 0 if v else _LIMIT32
-                    live |= v
-                if not live:
-                    continue
+                if live == nb:
+                    for j in range(nb):
+                        acc[j] = 0
+                else:
+                    for j in range(nb):
+                        acc[j] = 0 if valid[y, xb + j] != 0 else _LIMIT32
                 base = y * W + xb
-                m = np.int32(0)
-                for i in range(D):
-                    m = _lane_block(f, acc, base + dimoff[i], dimval[i], nb)
-                    if m > bs:
-                        break
-                if m > bs:
+                i = 0
+                while i < D and live > 0:
+                    live = _lane_block(f, acc, base + dimoff[i], dimval[i], nb, np.int32(bs))
+                    i += 1
+                if live == 0:
                     continue
                 for j in range(nb):
                     s = np.int64(acc[j])
                     x = xb + j
-                    if s < LIMIT and (s < bs or (s == bs and (by < 0 or y < by or (y == by and x < bx)))):
+                    if s < bs or (s == bs and (by < 0 or y < by or (y == by and x < bx))):
                         bs = s
                         by = y
                         bx = x
@@ -314,7 +347,7 @@ def _scan_rows(f, valid, W, dimoff, dimval, y0, y1, x0, x1, task, ntask, bs, by,
 
 
 @numba.njit(cache=True, parallel=True)
-def _search_cpu(features, valid, known, source, use_source, ty, tx, y0, y1, x0, x1, ntask):
+def _search_cpu(features, valid, counts, known, source, use_source, ty, tx, y0, y1, x0, x1, ntask):
     C, H, W = features.shape
     p = H - valid.shape[0] + 1
     f = features.reshape(C * H * W)
@@ -360,7 +393,8 @@ def _search_cpu(features, valid, known, source, use_source, ty, tx, y0, y1, x0, 
     nt = max(1, min(ntask, y1 - y0))
     out = np.empty((nt, 3), np.int64)
     for t in numba.prange(nt):
-        r = _scan_rows(f, valid, W, dimoff, dimval, y0, y1, x0, x1, t, nt, bs, by, bx, vector)
+        r = _scan_rows(f, valid, counts, W, dimoff, dimval, y0, y1, x0, x1, t, nt, bs, by, bx,
+                       vector)
         out[t, 0] = r[0]
         out[t, 1] = r[1]
         out[t, 2] = r[2]
@@ -405,6 +439,7 @@ def masked_ssd_search(
     box: tuple[int, int, int, int] | None = None,
     source: np.ndarray | None = None,
     ntask: int | None = None,
+    counts: np.ndarray | None = None,
 ) -> tuple[int, int, int]:
     """Best source patch for the target patch at ``(ty, tx)`` (CPU, parallel Numba).
 
@@ -424,6 +459,9 @@ def masked_ssd_search(
         Source map of filled pixels (-1 elsewhere); used only to seed the pruning bound.
     ntask : int, optional
         Parallel tasks (default: the number of Numba threads).
+    counts : ndarray, optional
+        :func:`valid_counts` of ``valid``; computed here when not given (pass it when
+        searching many targets against the same ``valid``).
 
     Returns
     -------
@@ -438,7 +476,10 @@ def masked_ssd_search(
     use = source is not None
     src = source if use else np.zeros((1, 1, 2), np.int32)
     nt = numba.get_num_threads() if ntask is None else int(ntask)
-    s, y, x = _search_cpu(features, valid, known, src, use, int(ty), int(tx), y0, y1, x0, x1, nt)
+    if counts is None:
+        counts = _row_counts(valid)
+    s, y, x = _search_cpu(features, valid, counts, known, src, use, int(ty), int(tx), y0, y1, x0,
+                          x1, nt)
     if y < 0:
         return INT64_MAX, -1, -1
     return int(s), int(y), int(x)

@@ -220,11 +220,18 @@ def criminisi(image, mask, *, ctx: RunContext, patch_size=9, search="full", prio
         from ..kernels.criminisi import update_priorities_cuda as update
     else:
         from ..kernels.criminisi import fill_patch as fill
-        from ..kernels.criminisi import masked_ssd_search as search_fn
+        from ..kernels.criminisi import masked_ssd_search
         from ..kernels.criminisi import update_priorities as update
+        from ..kernels.criminisi import valid_counts
     rule = 0 if priority == "product" else 1
     with ctx.timer("setup"):
         valid = _valid_sources(xp, mask, p)
+        if not on_gpu:
+            counts = valid_counts(valid)
+
+            def search_fn(F, valid, known, ty, tx, box, source):
+                return masked_ssd_search(F, valid, known, ty, tx, box, source, counts=counts)
+
         if not bool(valid.any()):
             raise NoSourceError(
                 f"no source patch: every {p}×{p} patch of the {H}×{W} image overlaps the hole "
