@@ -38,7 +38,11 @@ exact). Lanes saturate at ``LIMIT = 2**30``, which is exact as long as the bound
 ``LIMIT``; otherwise a scalar int64 path runs. The bound is seeded by *guesses*: coherent
 continuations of already-filled target pixels (their source shifted back by their offset in
 the patch) and the eight neighbouring patches of the target. Row ``y`` goes to task
-``y mod T`` (T parallel tasks), so every task sees every part of the image.
+``y mod T`` (T = the number of Numba threads), so every task sees every part of the image.
+The tasks are ``nogil`` Numba functions run on a small thread pool rather than a ``prange``
+loop: the search is ~1000 short parallel regions per fill, and Numba's OpenMP layer
+busy-waits between regions; on a loaded 2-core machine that made two threads 3-7x *slower*
+than one (measured), while pool threads sleep on a condition variable.
 
 CUDA search. A one-thread kernel lists the target's known pixels; then one thread per
 candidate corner computes its SSD in int64, a block-level min reduction of ``(ssd, index)``
@@ -189,7 +193,7 @@ _fill_pixel_dev = cuda.jit(device=True)(_fill_pixel_py)
 # --------------------------------------------------------------------------------------------
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def _spread_rank(p):
     """Rank of each patch position (row-major index) in bit-reversed order."""
     n = p * p
@@ -205,7 +209,7 @@ def _spread_rank(p):
     return np.argsort(np.argsort(rev, kind="mergesort"), kind="mergesort")
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def _target_dims(features, known, ty, tx, p):
     """Known target pixels as channel-major 'dimensions': flat offsets and values."""
     C, H, W = features.shape
@@ -245,7 +249,7 @@ def _target_dims(features, known, ty, tx, p):
     return offs, vals, dimoff, dimval
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def _ssd_scalar(f, dimoff, dimval, base, limit):
     """Exact int64 SSD of the corner at flat index ``base``; stops once above ``limit``."""
     s = 0
@@ -295,7 +299,7 @@ def valid_counts(valid: np.ndarray) -> np.ndarray:
     return _row_counts(np.ascontiguousarray(valid, np.uint8))
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def _scan_rows(f, valid, counts, W, dimoff, dimval, y0, y1, x0, x1, task, ntask, bs, by, bx,
                vector):
     """Best (ssd, y, x) over rows y0 + task, y0 + task + ntask, ... of the box.
@@ -346,14 +350,15 @@ def _scan_rows(f, valid, counts, W, dimoff, dimval, y0, y1, x0, x1, task, ntask,
     return bs, by, bx
 
 
-@numba.njit(cache=True, parallel=True)
-def _search_cpu(features, valid, counts, known, source, use_source, ty, tx, y0, y1, x0, x1, ntask):
+@numba.njit(cache=True, nogil=True)
+def _prepare_cpu(features, valid, known, source, use_source, ty, tx, y0, y1, x0, x1):
+    """Target dimensions and the starting bound ``(bs, by, bx)`` from the guesses."""
     C, H, W = features.shape
     p = H - valid.shape[0] + 1
     f = features.reshape(C * H * W)
     offs, _, dimoff, dimval = _target_dims(features, known, ty, tx, p)
     K = offs.shape[0]
-    # 1) guesses seed the bound: coherent continuations of filled pixels, neighbouring patches
+    # guesses seed the bound: coherent continuations of filled pixels, neighbouring patches
     bs = INT64_MAX
     by = -1
     bx = -1
@@ -388,22 +393,42 @@ def _search_cpu(features, valid, counts, known, source, use_source, ty, tx, y0, 
                     bx = xx
             if by >= 0:
                 break
-    vector = by >= 0 and bs < LIMIT
-    # 2) exhaustive search with early exit; row y goes to task (y - y0) mod ntask
+    return f, dimoff, dimval, bs, by, bx
+
+
+_POOL: list = [None, 0]
+
+
+def _pool(n: int):
+    """A lazily created thread pool of n workers for the search tasks."""
+    if _POOL[0] is None or _POOL[1] != n:
+        from concurrent.futures import ThreadPoolExecutor
+
+        if _POOL[0] is not None:
+            _POOL[0].shutdown(wait=False)
+        _POOL[0] = ThreadPoolExecutor(max_workers=n, thread_name_prefix="imgkit-criminisi")
+        _POOL[1] = n
+    return _POOL[0]
+
+
+def _search_cpu(features, valid, counts, known, source, use_source, ty, tx, y0, y1, x0, x1, ntask):
+    f, dimoff, dimval, bs, by, bx = _prepare_cpu(features, valid, known, source, use_source, ty,
+                                                 tx, y0, y1, x0, x1)
+    if by < 0:
+        return INT64_MAX, -1, -1
+    vector = bool(bs < LIMIT)
+    W = features.shape[2]
     nt = max(1, min(ntask, y1 - y0))
-    out = np.empty((nt, 3), np.int64)
-    for t in numba.prange(nt):
-        r = _scan_rows(f, valid, counts, W, dimoff, dimval, y0, y1, x0, x1, t, nt, bs, by, bx,
-                       vector)
-        out[t, 0] = r[0]
-        out[t, 1] = r[1]
-        out[t, 2] = r[2]
-    for t in range(nt):
-        s, yy, xx = out[t, 0], out[t, 1], out[t, 2]
-        if yy >= 0 and (by < 0 or s < bs or (s == bs and (yy < by or (yy == by and xx < bx)))):
-            bs = s
-            by = yy
-            bx = xx
+    args = (f, valid, counts, W, dimoff, dimval, y0, y1, x0, x1)
+    if nt == 1:
+        outs = [_scan_rows(*args, 0, 1, bs, by, bx, vector)]
+    else:
+        pool = _pool(nt)
+        futs = [pool.submit(_scan_rows, *args, t, nt, bs, by, bx, vector) for t in range(nt)]
+        outs = [fu.result() for fu in futs]
+    for s, yy, xx in outs:
+        if yy >= 0 and (s < bs or (s == bs and (yy < by or (yy == by and xx < bx)))):
+            bs, by, bx = s, yy, xx
     return bs, by, bx
 
 
@@ -441,7 +466,7 @@ def masked_ssd_search(
     ntask: int | None = None,
     counts: np.ndarray | None = None,
 ) -> tuple[int, int, int]:
-    """Best source patch for the target patch at ``(ty, tx)`` (CPU, parallel Numba).
+    """Best source patch for the target patch at ``(ty, tx)`` (CPU, Numba, multi-threaded).
 
     Parameters
     ----------
@@ -458,7 +483,8 @@ def masked_ssd_search(
     source : ndarray, shape (H, W, 2), int32, optional
         Source map of filled pixels (-1 elsewhere); used only to seed the pruning bound.
     ntask : int, optional
-        Parallel tasks (default: the number of Numba threads).
+        Parallel tasks, each a ``nogil`` Numba call on a thread pool (default:
+        ``numba.get_num_threads()``; 1 runs in the calling thread).
     counts : ndarray, optional
         :func:`valid_counts` of ``valid``; computed here when not given (pass it when
         searching many targets against the same ``valid``).

@@ -4,7 +4,7 @@ Slow and obvious: the priority of every pixel is recomputed over the whole image
 step with explicit per-pixel loops over the patch, and the exemplar search scores every
 candidate corner with a vectorised SSD followed by ``np.argmin`` (first minimum in row-major
 order). Only the definitions are shared with :mod:`imgkit.inpainting.criminisi` (quantised
-features, fixed-point confidence, the rules documented in ``priority_block``), so the two
+features, fixed-point confidence, the rules documented in ``imgkit.inpainting.criminisi``), so the two
 implementations must agree bit for bit.
 """
 

@@ -166,23 +166,41 @@ def criminisi(image, mask, *, ctx: RunContext, patch_size=9, search="full", prio
     -----
     *Source region.* Φ is the original known region and stays fixed: exemplars are patches
     lying wholly inside the image and wholly in Φ (as in the paper); filled pixels never become
-    sources. Target patches of pixels near the border are clipped to the image; only their
-    in-image part is compared and filled.
+    sources. Target patches of pixels near the border are clipped to the image: only their
+    in-image part is compared and filled, so every hole pixel is reachable even where no full
+    patch fits around it.
 
-    *Exactness.* Features are quantised once to integers (``round(64·Lab)`` or
-    ``round(64·255·rgb)``), so every SSD is an exact integer; the exemplar is the minimum of
-    ``(SSD, row, col)`` over candidate top-left corners, i.e. ties go to the smallest
-    row-major position. The target is the front pixel of highest priority, ties going to the
-    smallest row-major position as well. Confidence is kept in fixed point (2⁻³⁰), and the
-    priority uses integer gradients and normals with a few correctly rounded float64
-    operations (see :func:`priority_block`), so NumPy, the Numba CPU kernel and the CUDA twin
-    give the same fill bit for bit. The quantised features are computed once with NumPy (then
-    moved to the GPU) so that CuPy's transcendental functions cannot move a rounding.
+    *Definitions* (p the patch side, r = p // 2; pixel p̂ the chosen target):
 
-    *Front, data term.* The front is the set of hole pixels with a known 8-neighbour. The
-    isophote is the largest (central-difference, fully known stencil) intensity gradient in
-    the target patch, rotated by 90°; intensity is L* for Lab, the sum of R, G, B for RGB. The
-    front normal is the Sobel gradient of the known indicator. See :func:`priority_block`.
+    * front δΩ: hole pixels with a known 8-neighbour inside the image ("known" = in Φ or
+      already filled);
+    * confidence term C(p) = Σ_{q ∈ Ψp ∩ image} conf(q) / p² (conf = 1 on Φ, 0 in the hole,
+      C(p̂) on pixels filled at p̂'s step); pixels outside the image count as 0;
+    * isophote ∇I⊥_p: intensity J is L* (Lab), R + G + B (RGB) or the grey value; at a known
+      pixel q, ``gx = J(x+1) − J(x−1)`` if both horizontal neighbours are known and inside
+      the image (else 0), likewise ``gy``; ∇I_p is the (gx, gy) of largest ``gx² + gy²``
+      among the pixels of Ψp (ties: first in row-major order within the patch), rotated 90°;
+    * normal n_p: Sobel gradient (sx, sy) of the known indicator, replicated beyond the
+      border, normalised;
+    * data term D(p) = |∇I⊥_p · n_p| / α = |gx·sy − gy·sx| / (|(sx, sy)| · 2α) with α the
+      intensity range (100 for L*, 255 per summed channel); D = 0 where (sx, sy) = 0;
+    * priority: P = C·D (``"product"``) or 0.2·(0.3·C + 0.7) + 0.8·D (``"cheng"``).
+
+    *Exactness and tie-breaks.* Features are quantised once to integers (``round(64·Lab)`` or
+    ``round(64·255·rgb)``), so every SSD is an exact integer, whatever the summation order
+    or the pruning. The exemplar is the minimum of ``(SSD, row, col)`` over candidate
+    top-left corners: ties go to the smallest row-major position. The target is the front
+    pixel of highest priority, ties going to the smallest row-major position too. Priorities
+    are integers: C in fixed point (2⁻³⁰), D as ``⌊2³⁰·q⌋`` of ``q`` computed with three
+    correctly rounded float64 operations (a square root, a product, a quotient), P = C·D in
+    2⁻⁶⁰ units (``"cheng"``: 100·P in 2⁻³⁰ units). Hence the NumPy reference, the Numba CPU
+    kernels and their CUDA twins give the same fill bit for bit. The quantised features are
+    computed once with NumPy (then moved to the GPU) so that CuPy's transcendental functions
+    cannot move a rounding.
+
+    *Work per step.* The search is exhaustive (see :mod:`imgkit.kernels.criminisi`: exact
+    early exit and vectorised candidate blocks); after a copy only the priorities within
+    2r + 1 pixels of p̂ are recomputed, since nothing else they depend on has changed.
 
     *Stopping.* A ``callback`` returning True stops the fill after the current step:
     ``info.stopped`` is True and pixels not yet filled keep their input values.
@@ -220,9 +238,8 @@ def criminisi(image, mask, *, ctx: RunContext, patch_size=9, search="full", prio
         from ..kernels.criminisi import update_priorities_cuda as update
     else:
         from ..kernels.criminisi import fill_patch as fill
-        from ..kernels.criminisi import masked_ssd_search
+        from ..kernels.criminisi import masked_ssd_search, valid_counts
         from ..kernels.criminisi import update_priorities as update
-        from ..kernels.criminisi import valid_counts
     rule = 0 if priority == "product" else 1
     with ctx.timer("setup"):
         valid = _valid_sources(xp, mask, p)
@@ -259,9 +276,14 @@ def criminisi(image, mask, *, ctx: RunContext, patch_size=9, search="full", prio
     pscale = 2.0**-60 if rule == 0 else 1.0 / (100 * CONF_ONE)
     with ctx.steps(n_hole, "criminisi", "px") as bar:
         while remaining > 0:
-            with ctx.timer("select"):
-                y = int(xp.argmax(rowmax))
-                x = int(xp.argmax(pri[y]))
+            with ctx.timer("select"):  # highest priority, first in row-major order
+                if on_gpu:  # spelled out rather than relying on CuPy's argmax tie rule
+                    y = int(xp.flatnonzero(rowmax == rowmax.max())[0])
+                    row = pri[y]
+                    x = int(xp.flatnonzero(row == row.max())[0])
+                else:
+                    y = int(np.argmax(rowmax))
+                    x = int(np.argmax(pri[y]))
                 pval = int(pri[y, x])
             ty, tx = y - r, x - r  # target patch corner (may lie outside the image)
             box = None
