@@ -55,6 +55,7 @@ compiled for both targets, so the twins cannot drift apart.
 from __future__ import annotations
 
 import math
+import threading
 import warnings
 from contextlib import contextmanager
 
@@ -396,19 +397,20 @@ def _prepare_cpu(features, valid, known, source, use_source, ty, tx, y0, y1, x0,
     return f, dimoff, dimval, bs, by, bx
 
 
-_POOL: list = [None, 0]
+_POOLS: dict = {}
+_POOLS_LOCK = threading.Lock()
 
 
 def _pool(n: int):
-    """A lazily created thread pool of n workers for the search tasks."""
-    if _POOL[0] is None or _POOL[1] != n:
-        from concurrent.futures import ThreadPoolExecutor
+    """A lazily created thread pool of n workers for the search tasks (one per n, kept)."""
+    with _POOLS_LOCK:
+        pool = _POOLS.get(n)
+        if pool is None:
+            from concurrent.futures import ThreadPoolExecutor
 
-        if _POOL[0] is not None:
-            _POOL[0].shutdown(wait=False)
-        _POOL[0] = ThreadPoolExecutor(max_workers=n, thread_name_prefix="imgkit-criminisi")
-        _POOL[1] = n
-    return _POOL[0]
+            pool = _POOLS[n] = ThreadPoolExecutor(max_workers=n,
+                                                  thread_name_prefix="imgkit-criminisi")
+        return pool
 
 
 def _search_cpu(features, valid, counts, known, source, use_source, ty, tx, y0, y1, x0, x1, ntask):
