@@ -38,7 +38,8 @@ exact). Lanes saturate at ``LIMIT = 2**30``, which is exact as long as the bound
 ``LIMIT``; otherwise a scalar int64 path runs. The bound is seeded by *guesses*: coherent
 continuations of already-filled target pixels (their source shifted back by their offset in
 the patch) and the eight neighbouring patches of the target. Row ``y`` goes to task
-``y mod T`` (T = the number of Numba threads), so every task sees every part of the image.
+``y mod T`` (T = the number of Numba threads), so every task sees every part of the image;
+each task visits its rows from the target's row outwards, where good exemplars often are.
 The tasks are ``nogil`` Numba functions run on a small thread pool rather than a ``prange``
 loop: the search is ~1000 short parallel regions per fill, and Numba's OpenMP layer
 busy-waits between regions; on a loaded 2-core machine that made two threads 3-7x *slower*
@@ -301,7 +302,7 @@ def valid_counts(valid: np.ndarray) -> np.ndarray:
 
 
 @numba.njit(cache=True, nogil=True)
-def _scan_rows(f, valid, counts, W, dimoff, dimval, y0, y1, x0, x1, task, ntask, bs, by, bx,
+def _scan_rows(f, valid, counts, W, dimoff, dimval, y0, y1, x0, x1, task, ntask, ty, bs, by, bx,
                vector):
     """Best (ssd, y, x) over rows y0 + task, y0 + task + ntask, ... of the box.
 
@@ -311,7 +312,18 @@ def _scan_rows(f, valid, counts, W, dimoff, dimval, y0, y1, x0, x1, task, ntask,
     """
     D = dimoff.shape[0]
     acc = np.empty(BLOCK, np.int32)
-    for y in range(y0 + task, y1, ntask):
+    nrows = (y1 - y0 - task + ntask - 1) // ntask
+    # this task's rows from the one nearest the target outwards, alternating sides: good
+    # exemplars are often near the target, so the bound tightens early (measured 2-10 %)
+    lo = min(max((ty - y0 - task + ntask // 2) // ntask, 0), max(nrows - 1, 0)) - 1
+    hi = lo + 1
+    for k in range(nrows):
+        if hi < nrows and (lo < 0 or k % 2 == 0):
+            y = y0 + task + hi * ntask
+            hi += 1
+        else:
+            y = y0 + task + lo * ntask
+            lo -= 1
         for xb in range(x0, x1, BLOCK):
             nb = min(BLOCK, x1 - xb)
             live = counts[y, xb + nb] - counts[y, xb]
@@ -423,10 +435,10 @@ def _search_cpu(features, valid, counts, known, source, use_source, ty, tx, y0, 
     nt = max(1, min(ntask, y1 - y0))
     args = (f, valid, counts, W, dimoff, dimval, y0, y1, x0, x1)
     if nt == 1:
-        outs = [_scan_rows(*args, 0, 1, bs, by, bx, vector)]
+        outs = [_scan_rows(*args, 0, 1, ty, bs, by, bx, vector)]
     else:
         pool = _pool(nt)
-        futs = [pool.submit(_scan_rows, *args, t, nt, bs, by, bx, vector) for t in range(nt)]
+        futs = [pool.submit(_scan_rows, *args, t, nt, ty, bs, by, bx, vector) for t in range(nt)]
         outs = [fu.result() for fu in futs]
     for s, yy, xx in outs:
         if yy >= 0 and (s < bs or (s == bs and (yy < by or (yy == by and xx < bx)))):

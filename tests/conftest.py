@@ -6,21 +6,12 @@ tests with ``IMGKIT_TEST_REAL_GPU=1 pytest -m gpu``; without that variable they 
 """
 
 import os
-import sys
 
 if os.environ.get("IMGKIT_TEST_REAL_GPU", "0") in ("", "0"):
     os.environ.setdefault("NUMBA_ENABLE_CUDASIM", "1")
 # Small CUDA blocks so tiny test inputs still span several blocks (block-boundary code runs).
 os.environ.setdefault("IMGKIT_THREADS_PER_BLOCK", "16")
 os.environ.setdefault("IMGKIT_TILE", "4")
-if "numba" in sys.modules:
-    # pytest imports numba before this file when it resolves the filterwarnings categories, and
-    # numba reads NUMBA_* variables at import: reload them so numba.cuda starts the simulator.
-    from numba.core import config as _numba_config
-
-    _numba_config.reload_config()
-    assert "numba.cuda" not in sys.modules or _numba_config.ENABLE_CUDASIM == int(
-        os.environ["NUMBA_ENABLE_CUDASIM"]), "numba.cuda was imported before tests/conftest.py"
 
 import numpy as np
 import pytest
