@@ -35,10 +35,11 @@ Candidates are scored in blocks of ``BLOCK`` consecutive corners of a row with i
 accumulators that the compiler vectorises (AVX2/AVX-512); a block stops as soon as every
 lane's partial SSD exceeds the best SSD so far (partial sums never decrease, so this is
 exact). Lanes saturate at ``LIMIT = 2**30``, which is exact as long as the bound is below
-``LIMIT``; otherwise a scalar int64 path runs. The bound is seeded by *guesses*: coherent
-continuations of already-filled target pixels (their source shifted back by their offset in
-the patch) and the eight neighbouring patches of the target. Row ``y`` goes to task
-``y mod T`` (T = the number of Numba threads), so every task sees every part of the image;
+``LIMIT``; while it is not (large patches, poor matches), blocks use int64 lanes. The bound
+is seeded by *guesses*: coherent continuations of already-filled target pixels (their source
+shifted back by their offset in the patch) and the eight neighbouring patches of the target.
+Row ``y`` goes to task ``y mod T`` (T = the number of Numba threads), so every task sees every
+part of the image;
 each task visits its rows from the target's row outwards, where good exemplars often are.
 The tasks are ``nogil`` Numba functions run on a small thread pool rather than a ``prange``
 loop: the search is ~1000 short parallel regions per fill, and Numba's OpenMP layer
@@ -85,6 +86,7 @@ INT64_MAX = int(np.iinfo(np.int64).max)
 #: Saturation of the int32 lane accumulators of the CPU search.
 LIMIT = 1 << 30
 _LIMIT32 = np.int32(LIMIT)
+_BIG64 = 1 << 62  # int64 lane start of an invalid corner (above any SSD)
 #: Candidates per vector block of the CPU search.
 BLOCK = 64
 #: Fixed-point one of the confidence (C = 1).
@@ -279,6 +281,19 @@ def _lane_block(f, acc, b, t, nb, bound):
     return live
 
 
+@numba.njit(cache=True, inline="always")
+def _lane_block64(f, acc, b, t, nb, bound):
+    """acc[j] += (f[b + j] - t)**2 in int64 lanes; returns the lanes at or below ``bound``."""
+    ub = _u64(b)
+    live = 0
+    for j in range(_u64(nb)):
+        d = np.int64(f[ub + j]) - np.int64(t)
+        a = acc[j] + d * d
+        acc[j] = a
+        live += a <= bound
+    return live
+
+
 @numba.njit(cache=True)
 def _row_counts(valid):
     hv, wv = valid.shape
@@ -302,16 +317,17 @@ def valid_counts(valid: np.ndarray) -> np.ndarray:
 
 
 @numba.njit(cache=True, nogil=True)
-def _scan_rows(f, valid, counts, W, dimoff, dimval, y0, y1, x0, x1, task, ntask, ty, bs, by, bx,
-               vector):
+def _scan_rows(f, valid, counts, W, dimoff, dimval, y0, y1, x0, x1, task, ntask, ty, bs, by, bx):
     """Best (ssd, y, x) over rows y0 + task, y0 + task + ntask, ... of the box.
 
-    Vector mode: a block of BLOCK corners is summed lane-parallel, dimension by dimension,
-    until no lane is at or below the bound (measured: finishing the last few live lanes one by
-    one does not pay, a 64-lane step costs about as much as two scalar ones).
+    A block of BLOCK corners is summed lane-parallel, dimension by dimension, until no lane is
+    at or below the bound: in saturating int32 lanes while the bound is below LIMIT (twice the
+    lanes per vector), in int64 lanes otherwise. (Measured: finishing the last few live lanes
+    one by one does not pay, a 64-lane step costs about as much as two scalar ones.)
     """
     D = dimoff.shape[0]
     acc = np.empty(BLOCK, np.int32)
+    acc64 = np.empty(BLOCK, np.int64)
     nrows = (y1 - y0 - task + ntask - 1) // ntask
     # this task's rows from the one nearest the target outwards, alternating sides: good
     # exemplars are often near the target, so the bound tightens early (measured 2-10 %)
@@ -329,37 +345,35 @@ def _scan_rows(f, valid, counts, W, dimoff, dimval, y0, y1, x0, x1, task, ntask,
             live = counts[y, xb + nb] - counts[y, xb]
             if live == 0:
                 continue
-            if vector:
+            base = y * W + xb
+            i = 0
+            if bs < LIMIT:
                 if live == nb:
                     for j in range(nb):
                         acc[j] = 0
                 else:
                     for j in range(nb):
                         acc[j] = 0 if valid[y, xb + j] != 0 else _LIMIT32
-                base = y * W + xb
-                i = 0
                 while i < D and live > 0:
                     live = _lane_block(f, acc, base + dimoff[i], dimval[i], nb, np.int32(bs))
                     i += 1
-                if live == 0:
-                    continue
                 for j in range(nb):
-                    s = np.int64(acc[j])
-                    x = xb + j
-                    if s < bs or (s == bs and (by < 0 or y < by or (y == by and x < bx))):
-                        bs = s
-                        by = y
-                        bx = x
+                    acc64[j] = acc[j]
             else:
                 for j in range(nb):
-                    x = xb + j
-                    if valid[y, x] == 0:
-                        continue
-                    s = _ssd_scalar(f, dimoff, dimval, y * W + x, bs)
-                    if s < bs or (s == bs and (by < 0 or y < by or (y == by and x < bx))):
-                        bs = s
-                        by = y
-                        bx = x
+                    acc64[j] = 0 if valid[y, xb + j] != 0 else _BIG64
+                while i < D and live > 0:
+                    live = _lane_block64(f, acc64, base + dimoff[i], dimval[i], nb, bs)
+                    i += 1
+            if live == 0:
+                continue
+            for j in range(nb):
+                s = acc64[j]
+                x = xb + j
+                if s < bs or (s == bs and (by < 0 or y < by or (y == by and x < bx))):
+                    bs = s
+                    by = y
+                    bx = x
     return bs, by, bx
 
 
@@ -430,15 +444,14 @@ def _search_cpu(features, valid, counts, known, source, use_source, ty, tx, y0, 
                                                  tx, y0, y1, x0, x1)
     if by < 0:
         return INT64_MAX, -1, -1
-    vector = bool(bs < LIMIT)
     W = features.shape[2]
     nt = max(1, min(ntask, y1 - y0))
     args = (f, valid, counts, W, dimoff, dimval, y0, y1, x0, x1)
     if nt == 1:
-        outs = [_scan_rows(*args, 0, 1, ty, bs, by, bx, vector)]
+        outs = [_scan_rows(*args, 0, 1, ty, bs, by, bx)]
     else:
         pool = _pool(nt)
-        futs = [pool.submit(_scan_rows, *args, t, nt, ty, bs, by, bx, vector) for t in range(nt)]
+        futs = [pool.submit(_scan_rows, *args, t, nt, ty, bs, by, bx) for t in range(nt)]
         outs = [fu.result() for fu in futs]
     for s, yy, xx in outs:
         if yy >= 0 and (s < bs or (s == bs and (yy < by or (yy == by and xx < bx)))):
