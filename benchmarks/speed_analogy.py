@@ -13,30 +13,24 @@ engine included); ``peak_mem_mb`` is that process's peak resident set size (inte
 Numba and LLVM included). Notes carry the median process CPU seconds (all threads), which the
 shared machine's load inflates less than wall time, and the load average.
 
-Run ``python -m benchmarks.speed_analogy [--quick]``.
+Run ``python -m benchmarks.speed_analogy [--quick] [--out DIR]``; writes
+``benchmarks/results/speed_analogy[_quick].md`` and ``.json``.
 """
 
 from __future__ import annotations
 
-import json
-import os
-import statistics
 import subprocess
 import sys
-import tempfile
-import time
-from pathlib import Path
 
 import numpy as np
+
+from ._speed import ROOT, empty_numba_cache, fresh_process, load_text, median_runs, speed_main
 
 FAMILY = "analogy"
 
 
 def _load() -> str:
-    try:
-        return "load " + " ".join(f"{x:.1f}" for x in os.getloadavg())
-    except OSError:  # pragma: no cover - not on Unix
-        return "load n/a"
+    return load_text("load", 1)
 
 
 def _blur(img):
@@ -59,23 +53,6 @@ def _psnr_y(bp, b) -> float:
     return float(10 * np.log10(1.0 / np.mean((luminance(np.asarray(bp)) - truth) ** 2)))
 
 
-_CPU: dict[str, float] = {}
-
-
-def _median(fn, repeats: int) -> float:
-    """Median wall seconds; the median process CPU seconds go to ``_CPU["last"]``."""
-    fn()  # warm-up (JIT, caches)
-    times, cpu = [], []
-    for _ in range(repeats):
-        c = time.process_time()
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-        cpu.append(time.process_time() - c)
-    _CPU["last"] = statistics.median(cpu)
-    return statistics.median(times)
-
-
 _FRESH = """
 import resource, time
 import numpy as np
@@ -92,14 +69,9 @@ print(time.perf_counter() - t, resource.getrusage(resource.RUSAGE_SELF).ru_maxrs
 
 def _fresh_process(n: int, exact: bool) -> tuple[float | None, float | None]:
     """First call (JIT compile with an empty Numba cache) and peak RSS in a fresh interpreter."""
-    with tempfile.TemporaryDirectory() as cache:
-        env = dict(os.environ, NUMBA_CACHE_DIR=cache)
-        env.pop("NUMBA_ENABLE_CUDASIM", None)
+    with empty_numba_cache() as env:
         try:
-            out = subprocess.run(
-                [sys.executable, "-c", _FRESH.format(n=n, exact=exact)],
-                env=env, capture_output=True, text=True, timeout=900, check=True,
-            ).stdout.split()
+            out = fresh_process(["-c", _FRESH.format(n=n, exact=exact)], env=env, timeout=900).split()
             return float(out[0]), float(out[1])
         except (subprocess.SubprocessError, IndexError, ValueError):
             return None, None
@@ -140,8 +112,8 @@ def kernel_rows(quick: bool) -> list[dict]:
     # default (approximate) mode
     a, ap, b = _case(n_app)
     first, peak = (None, None) if quick else _fresh_process(n_app, False)
-    t_app = _median(lambda: imgkit.analogy(a, ap, b, seed=0, device="cpu"), repeats)
-    cpu = _CPU["last"]
+    runs = median_runs(lambda: imgkit.analogy(a, ap, b, seed=0, device="cpu"), repeats, warmup=True)
+    t_app, cpu = runs.median_s, runs.cpu_s
     bp, info = imgkit.analogy(a, ap, b, seed=0, device="cpu", return_info=True)
     rows.append(_row(
         "analogy hertzmann (PatchMatch search)", "cpu", f"A {n_app}x{n_app}, B {n_app}x{n_app}", t_app,
@@ -153,8 +125,9 @@ def kernel_rows(quick: bool) -> list[dict]:
     # exact mode
     a, ap, b = _case(n_ex)
     first, peak = (None, None) if quick else _fresh_process(n_ex, True)
-    t_ex = _median(lambda: imgkit.analogy(a, ap, b, seed=0, exact=True, device="cpu"), max(2, repeats - 2))
-    cpu = _CPU["last"]
+    runs = median_runs(lambda: imgkit.analogy(a, ap, b, seed=0, exact=True, device="cpu"),
+                       max(2, repeats - 2), warmup=True)
+    t_ex, cpu = runs.median_s, runs.cpu_s
     bp, info = imgkit.analogy(a, ap, b, seed=0, exact=True, device="cpu", return_info=True)
     rows.append(_row(
         "analogy hertzmann (exact)", "cpu", f"A {n_ex}x{n_ex}, B {n_ex}x{n_ex}", t_ex,
@@ -164,15 +137,16 @@ def kernel_rows(quick: bool) -> list[dict]:
     ))
 
     # NumPy reference, for scale
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    sys.path.insert(0, str(ROOT))
     from imgkit._color import luminance
     from tests import naive_analogy as nv
 
     m = 16
     a, ap, b = _case(m)
     ya, yap, yb = luminance(a), luminance(ap), luminance(b)
-    t_ref = _median(lambda: nv.exact_analogy(ya, yap, yb, levels=2, kappa=1.0), 2)
-    t_k = _median(lambda: imgkit.analogy(a, ap, b, seed=0, exact=True, levels=2, device="cpu"), 3)
+    t_ref = median_runs(lambda: nv.exact_analogy(ya, yap, yb, levels=2, kappa=1.0), 2, warmup=True).median_s
+    t_k = median_runs(lambda: imgkit.analogy(a, ap, b, seed=0, exact=True, levels=2, device="cpu"), 3,
+                      warmup=True).median_s
     rows.append(_row(
         "exact_analogy (NumPy reference)", "cpu", f"A {m}x{m}, B {m}x{m}, 2 levels", t_ref,
         m * m / t_ref / 1e6, "Mpx/s (B)", f"vectorised over A, loops over B; the exact kernel: "
@@ -191,9 +165,8 @@ def kernel_rows(quick: bool) -> list[dict]:
 
             def run_gpu(a=a, ap=ap, b=b, exact=exact):
                 imgkit.analogy(a, ap, b, seed=0, exact=exact, device="cuda")
-                cupy.cuda.Device().synchronize()
 
-            t_gpu = _median(run_gpu, repeats)
+            t_gpu = median_runs(run_gpu, repeats, warmup=True, sync=cupy.cuda.Device().synchronize).median_s
             rows.append(_row(f"analogy hertzmann ({label})", "cuda", f"A {n}x{n}, B {n}x{n}", t_gpu,
                              n * n / t_gpu / 1e6, "Mpx/s (B)", name))
     else:
@@ -203,33 +176,10 @@ def kernel_rows(quick: bool) -> list[dict]:
     return rows
 
 
-def _markdown(rows: list[dict]) -> str:
-    cols = ["kernel", "device", "size", "median_s", "first_call_s", "peak_mem_mb", "throughput", "unit",
-            "notes"]
-    lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
-    for r in rows:
-        lines.append("| " + " | ".join("" if r[c] is None else str(r[c]) for c in cols) + " |")
-    return "\n".join(lines)
-
-
 def main(argv: list[str] | None = None) -> None:
-    import argparse
-    import platform
-
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--quick", action="store_true", help="128² / 32², fewer repeats, no fresh process")
-    args = ap.parse_args(argv)
-    rows = kernel_rows(args.quick)
-    table = _markdown(rows)
-    print(table)
-    out = Path(__file__).resolve().parent / "results"
-    out.mkdir(exist_ok=True)
-    stem = "speed_analogy_quick" if args.quick else "speed_analogy"
-    meta = {"python": platform.python_version(), "machine": platform.processor() or platform.machine(),
-            "cpus": os.cpu_count(), "when": time.strftime("%Y-%m-%d %H:%M:%S")}
-    (out / f"{stem}.md").write_text(f"# Image analogies speed\n\n{json.dumps(meta)}\n\n{table}\n",
-                                    encoding="utf-8")
-    (out / f"{stem}.json").write_text(json.dumps({"meta": meta, "rows": rows}, indent=1), encoding="utf-8")
+    speed_main(kernel_rows, "speed_analogy", "Image analogies speed", argv, doc=__doc__,
+               quick_help="128² / 32², fewer repeats, no fresh process",
+               suffix=lambda args: "_quick" if args.quick else "")
 
 
 if __name__ == "__main__":

@@ -25,34 +25,26 @@ it prints a Markdown table and writes ``benchmarks/results/speed_batch.md`` and 
 
 from __future__ import annotations
 
-import argparse
-import json
-import os
 import shutil
 import statistics
-import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from ._speed import speed_main, speed_parser
+from .measure import load1
+
 FAMILY = "batch"
 FALLBACK = "biharmonic"
-RESULTS = Path(__file__).resolve().parent / "results"
 
 
 def _noop(x: Any) -> Any:
     """The task that does nothing (measures Dask's own cost per task)."""
     return x
-
-
-def _load1() -> float:
-    try:
-        return os.getloadavg()[0]
-    except OSError:  # pragma: no cover
-        return float("nan")
 
 
 def _make_inputs(root: Path, n: int, size: int) -> list[Any]:
@@ -161,7 +153,7 @@ def measure(methods: list[str], n: int, size: int, workers: list[int], repeats: 
                         size=sz, median_s=med, first_call_s=first, throughput=n / med, unit="img/s",
                         notes=(f"{len(times)} warm runs; vs the direct loop run between them "
                                f"({d_med:.3g} s): {d_med / med:.2f}x; cluster start-up {startup:.1f} s; "
-                               f"{batch._cores()} cores; load1 {_load1():.1f}. {why}").strip()))
+                               f"{batch._cores()} cores; load1 {load1():.1f}. {why}").strip()))
                     if w == 1:
                         over = (med - d_med) / n
                         batch_rows.append(dict(
@@ -179,7 +171,7 @@ def measure(methods: list[str], n: int, size: int, workers: list[int], repeats: 
                     family=FAMILY, kernel="no-op task (submit -> as_completed)",
                     device=f"cpu, {w} worker(s)", size=f"{n_noop} tasks", median_s=per,
                     throughput=1 / per, unit="tasks/s",
-                    notes=f"direct call {direct_per * 1e6:.2f} us/task; median of 3; load1 {_load1():.1f}"))
+                    notes=f"direct call {direct_per * 1e6:.2f} us/task; median of 3; load1 {load1():.1f}"))
             finally:
                 client.close()
                 cluster.close()
@@ -194,55 +186,34 @@ def measure(methods: list[str], n: int, size: int, workers: list[int], repeats: 
     return rows
 
 
-def kernel_rows(quick: bool) -> list[dict[str, Any]]:
-    """Rows for ``python -m benchmarks kernels``; quick: 16 images of 128 px, one run each."""
-    if quick:
-        return measure(["telea", "criminisi"], n=16, size=128, workers=[1, 2], repeats=1, n_noop=100)
-    return measure(["telea", "criminisi"], n=64, size=256, workers=[1, 2], repeats=3, n_noop=500)
+def kernel_rows(quick: bool, methods: Sequence[str] = ("telea", "criminisi"), n: int | None = None,
+                size: int | None = None, workers: Sequence[int] = (1, 2),
+                repeats: int | None = None) -> list[dict[str, Any]]:
+    """Rows for ``python -m benchmarks kernels``; quick: 16 images of 128 px, one run each (else 64
+    images of 256 px, 3 runs); ``n``, ``size`` and ``repeats`` override those."""
+    return measure(list(methods), n=n or (16 if quick else 64), size=size or (128 if quick else 256),
+                   workers=list(workers), repeats=repeats or (1 if quick else 3),
+                   n_noop=100 if quick else 500)
 
 
-def _table(rows: list[dict[str, Any]]) -> str:
-    cols = ["kernel", "device", "size", "median_s", "first_call_s", "throughput", "unit", "notes"]
-    lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
-    for r in rows:
-        cells = []
-        for c in cols:
-            v = r.get(c, "")
-            cells.append(f"{v:.4g}" if isinstance(v, float) else str(v))
-        lines.append("| " + " | ".join(cells) + " |")
-    return "\n".join(lines)
+def _names(text: str) -> list[str]:
+    return [m.strip() for m in text.split(",") if m.strip()]
 
 
-def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m benchmarks.speed_batch", description=__doc__.split("\n")[0])
-    p.add_argument("--quick", action="store_true", help="16 images of 128 px, one run per row")
-    p.add_argument("--methods", default="telea,criminisi",
+def _ints(text: str) -> list[int]:
+    return [int(w) for w in _names(text)]
+
+
+def main(argv: list[str] | None = None) -> None:
+    p = speed_parser("speed_batch", __doc__, "16 images of 128 px, one run per row")
+    p.add_argument("--methods", type=_names, default="telea,criminisi",
                    help=f"comma-separated inpaint methods (unregistered ones -> {FALLBACK})")
     p.add_argument("--n", type=int, default=None, help="images (default 64; quick 16)")
     p.add_argument("--size", type=int, default=None, help="image side in px (default 256; quick 128)")
-    p.add_argument("--workers", default="1,2", help="worker counts to compare (default 1,2)")
+    p.add_argument("--workers", type=_ints, default="1,2", help="worker counts to compare (default 1,2)")
     p.add_argument("--repeats", type=int, default=None, help="warm runs per row (default 3; quick 1)")
-    p.add_argument("--out", type=Path, default=RESULTS, help="folder for speed_batch.md/.json")
-    a = p.parse_args(argv)
-    n = a.n or (16 if a.quick else 64)
-    size = a.size or (128 if a.quick else 256)
-    repeats = a.repeats or (1 if a.quick else 3)
-    cmd = "python -m benchmarks.speed_batch " + " ".join(sys.argv[1:] if argv is None else argv)
-    load_before = _load1()
-    rows = measure([m.strip() for m in a.methods.split(",") if m.strip()], n=n, size=size,
-                   workers=[int(w) for w in a.workers.split(",")], repeats=repeats,
-                   n_noop=100 if a.quick else 500)
-    table = _table(rows)
-    head = (f"# imgkit.batch speed\n\n`{cmd.strip()}` on {os.cpu_count()} cores; load average "
-            f"{load_before:.1f} before, {_load1():.1f} after; "
-            f"{time.strftime('%Y-%m-%d %H:%M:%S')}.\n\n")
-    print(head + table)
-    a.out.mkdir(parents=True, exist_ok=True)
-    (a.out / "speed_batch.md").write_text(head + table + "\n")
-    (a.out / "speed_batch.json").write_text(json.dumps({"command": cmd.strip(), "rows": rows}, indent=2,
-                                                        default=str))
-    return 0
+    speed_main(kernel_rows, "speed_batch", "imgkit.batch speed", argv, parser=p)
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

@@ -16,28 +16,21 @@ Rows
   masked ``cv2.matchTemplate`` over the image per step) when it is installed;
 * the CUDA path at 512² and 2048² when a GPU is usable (skipped otherwise).
 
-Run ``python -m benchmarks.speed_criminisi [--quick]``; writes
+Run ``python -m benchmarks.speed_criminisi [--quick] [--out DIR]``; writes
 ``benchmarks/results/speed_criminisi.md`` and ``.json``.
 """
 
 from __future__ import annotations
 
-import argparse
 import json
-import os
-import platform
-import statistics
-import subprocess
 import sys
-import tempfile
 import time
-from pathlib import Path
 
 import numpy as np
 
+from ._speed import ROOT, empty_numba_cache, fresh_process, load_text, median_runs, speed_main
+
 FAMILY = "criminisi"
-ROOT = Path(__file__).resolve().parent.parent
-RESULTS = Path(__file__).resolve().parent / "results"
 
 
 def _case(n: int):
@@ -47,19 +40,7 @@ def _case(n: int):
 
 
 def _load() -> str:
-    try:
-        return "load " + " ".join(f"{x:.2f}" for x in os.getloadavg())
-    except OSError:  # pragma: no cover - not on Linux
-        return ""
-
-
-def _median_time(fn, repeats: int) -> tuple[float, list[float]]:
-    ts = []
-    for _ in range(repeats):
-        t = time.perf_counter()
-        fn()
-        ts.append(time.perf_counter() - t)
-    return statistics.median(ts), ts
+    return load_text("load", 2)
 
 
 _CHILD = r"""
@@ -87,9 +68,7 @@ print(json.dumps({"import_s": t_import, "first_s": first, "rss0_mb": rss0 / 1024
 
 
 def _child(n: int, warm: bool, env: dict[str, str]) -> dict:
-    out = subprocess.run([sys.executable, "-c", _CHILD, str(n), "1" if warm else "0"],
-                         capture_output=True, text=True, env=env, cwd=ROOT, check=True)
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    return json.loads(fresh_process(["-c", _CHILD, str(n), "1" if warm else "0"], env=env))
 
 
 def _fill_rows(n: int, repeats: int) -> list[dict]:
@@ -109,9 +88,8 @@ def _fill_rows(n: int, repeats: int) -> list[dict]:
             nonlocal info
             info = imgkit.inpaint(img, m, method="criminisi", device="cpu", return_info=True)[1]
 
-        c0 = time.process_time()
-        med, ts = _median_time(run, repeats)
-        cpu = (time.process_time() - c0) / repeats
+        runs = median_runs(run, repeats)
+        med, cpu = runs.median_s, sum(runs.cpu) / repeats
         t = info.timings
         rows.append(dict(
             family=FAMILY, kernel=f"inpaint (whole fill), {threads} thread(s)", device="cpu",
@@ -120,12 +98,11 @@ def _fill_rows(n: int, repeats: int) -> list[dict]:
             notes=f"{info.steps} steps; process CPU time {cpu:.3f} s/run; search "
                   f"{t['search']:.3f} s, priority {t['priority']:.3f} s, fill {t['fill']:.3f} s, "
                   f"select {t['select']:.3f} s (last run); runs "
-                  f"{', '.join(f'{x:.3f}' for x in ts)}; {_load()}",
+                  f"{', '.join(f'{x:.3f}' for x in runs.wall)}; {_load()}",
         ))
     numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)
     # first call in a fresh process: cold (empty JIT cache) and with the cache written by it
-    with tempfile.TemporaryDirectory() as cache:
-        env = dict(os.environ, NUMBA_CACHE_DIR=cache)
+    with empty_numba_cache() as env:
         cold = _child(n, False, env)
         hot = _child(n, False, env)
         mem = _child(n, True, env)
@@ -187,8 +164,8 @@ def _kernel_rows(n: int, repeats: int) -> list[dict]:
     results = []
     for args, kw in states:
         kc.masked_ssd_search(*args, **kw)
-        med, _ = _median_time(lambda args=args, kw=kw: kc.masked_ssd_search(*args, **kw),
-                              max(repeats, 7))
+        med = median_runs(lambda args=args, kw=kw: kc.masked_ssd_search(*args, **kw),
+                          max(repeats, 7)).median_s
         t_kernel += med
         work += _work(*args[:5])[0]
         results.append(kc.masked_ssd_search(*args, **kw))
@@ -262,7 +239,7 @@ def _reference_rows(quick: bool) -> list[dict]:
         return rows
     dt = time.perf_counter() - t
     imgkit.inpaint(img, m, method="criminisi")
-    ours, _ = _median_time(lambda: imgkit.inpaint(img, m, method="criminisi"), 3)
+    ours = median_runs(lambda: imgkit.inpaint(img, m, method="criminisi"), 3).median_s
     rows.append(dict(family=FAMILY, kernel="exemplar-based-inpainting 0.2.0 (PyPI)", device="cpu",
                      size=f"{n}x{n}x3, p=9, {int(m.sum())} hole px", median_s=dt,
                      throughput=int(m.sum()) / dt, unit="hole px/s",
@@ -293,9 +270,8 @@ def _gpu_rows(quick: bool) -> list[dict]:
 
         def run(gi=gi, gm=gm):
             imgkit.inpaint(gi, gm, method="criminisi")
-            cupy.cuda.Device().synchronize()
 
-        med, _ = _median_time(run, 1 if n > 512 else 3)
+        med = median_runs(run, 1 if n > 512 else 3, sync=cupy.cuda.Device().synchronize).median_s
         rows.append(dict(family=FAMILY, kernel="inpaint (whole fill), CUDA", device="cuda",
                          size=f"{n}x{n}x3, p=9, {int(m.sum())} hole px", median_s=med,
                          throughput=int(m.sum()) / med, unit="hole px/s",
@@ -314,38 +290,9 @@ def kernel_rows(quick: bool) -> list[dict]:
     return rows
 
 
-def _fmt(v, spec):
-    return "" if v is None else format(v, spec)
-
-
-def to_markdown(rows: list[dict]) -> str:
-    head = "| kernel | device | size | median s | first call s | peak MB | throughput | notes |"
-    lines = [head, "|---" * 8 + "|"]
-    for r in rows:
-        tp = "" if r.get("throughput") is None else f"{r['throughput']:.4g} {r['unit']}"
-        lines.append(
-            f"| {r['kernel']} | {r['device']} | {r['size']} | {_fmt(r.get('median_s'), '.4g')} | "
-            f"{_fmt(r.get('first_call_s'), '.2f')} | {_fmt(r.get('peak_mem_mb'), '.0f')} | {tp} | "
-            f"{r['notes']} |"
-        )
-    return "\n".join(lines)
-
-
 def main(argv: list[str] | None = None) -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--quick", action="store_true", help="256x256 case, fewer repeats")
-    args = ap.parse_args(argv)
-    import numba
-
-    rows = kernel_rows(args.quick)
-    meta = (f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, Numba "
-            f"{numba.__version__} ({numba.config.NUMBA_NUM_THREADS} threads), Python "
-            f"{platform.python_version()}, {time.strftime('%Y-%m-%d %H:%M')}")
-    text = f"# Criminisi speed\n\n{meta}\n\n{to_markdown(rows)}\n"
-    print(text)
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "speed_criminisi.md").write_text(text)
-    (RESULTS / "speed_criminisi.json").write_text(json.dumps({"meta": meta, "rows": rows}, indent=1))
+    speed_main(kernel_rows, "speed_criminisi", "Criminisi speed", argv, doc=__doc__,
+               quick_help="256x256 case, fewer repeats")
 
 
 if __name__ == "__main__":

@@ -15,24 +15,21 @@ Two measurements:
   (weights loading, oneDNN/cuDNN set-up included), ``median_s`` the median of the following
   calls, ``peak_mem_mb`` the process's peak RSS (CPU) or torch's peak allocation (CUDA).
 
-Run ``python -m benchmarks.speed_gatys [--quick] [--threads N]``; it prints a Markdown table
-and writes ``benchmarks/results/speed_gatys[_quick][_tN].md`` and ``.json``.
+Run ``python -m benchmarks.speed_gatys [--quick] [--threads N] [--out DIR]``; it prints a Markdown
+table and writes ``benchmarks/results/speed_gatys[_quick][_tN].md`` and ``.json``.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import platform
 import statistics
-import subprocess
 import sys
 import time
-from pathlib import Path
+from functools import partial
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-RESULTS = ROOT / "benchmarks" / "results"
+from ._speed import Runs, fresh_process, speed_main, speed_parser, timed
+
 CONTENT, STYLE = "astronaut", "immunohistochemistry"
 
 
@@ -87,15 +84,6 @@ def _bare_run(content, style, iterations: int, device: str) -> int:
     return opt.state[x]["func_evals"]
 
 
-def _timed(fn, device: str) -> tuple[float, float]:
-    """(wall, process CPU) seconds of ``fn()``."""
-    _sync(device)
-    w0, c0 = time.perf_counter(), time.process_time()
-    fn()
-    _sync(device)
-    return time.perf_counter() - w0, time.process_time() - c0
-
-
 def overhead_rows(quick: bool) -> list[dict[str, Any]]:
     """Per-iteration time, imgkit against the bare loop (alternating runs)."""
     import imgkit
@@ -116,15 +104,15 @@ def overhead_rows(quick: bool) -> list[dict[str, Any]]:
 
         ours(2)  # warm-up: weights, oneDNN/cuDNN kernels for these shapes
         bare(2)
-        res: dict[str, list[tuple[float, float]]] = {"ours": [], "bare": []}
+        res = {"ours": Runs(), "bare": Runs()}
+        sync = partial(_sync, device)
         for _ in range(repeats):
-            res["ours"].append(_timed(lambda: ours(iterations), device))
-            res["bare"].append(_timed(lambda: bare(iterations), device))
-        med = {k: [statistics.median(t[i] for t in v) / iterations for i in (0, 1)] for k, v in res.items()}
+            res["ours"].add(*timed(lambda: ours(iterations), sync))
+            res["bare"].add(*timed(lambda: bare(iterations), sync))
+        med = {k: [r.median_s / iterations, r.cpu_s / iterations] for k, r in res.items()}
         wall_ratio = med["ours"][0] / med["bare"][0]
         cpu_ratio = med["ours"][1] / med["bare"][1]
-        spread = {k: f"{min(t[0] for t in v) / iterations:.3f}-{max(t[0] for t in v) / iterations:.3f} s"
-                  for k, v in res.items()}
+        spread = {k: r.spread(1 / iterations) for k, r in res.items()}
         common = dict(family="gatys", device=device, size=f"{size}x{size}", unit="it/s")
         rows.append(dict(common, kernel="lbfgs iteration (imgkit.stylize)", median_s=med["ours"][0],
                          throughput=1.0 / med["ours"][0], ratio_wall=wall_ratio, ratio_cpu=cpu_ratio,
@@ -182,11 +170,7 @@ def wall_rows(quick: bool, threads: int | None = None) -> list[dict[str, Any]]:
     for device in _devices():
         for cfg in configs:
             cfg = dict(cfg, device=device, threads=threads)
-            proc = subprocess.run(
-                [sys.executable, "-m", "benchmarks.speed_gatys", "--worker", json.dumps(cfg)],
-                cwd=ROOT, capture_output=True, text=True, check=True,
-            )
-            res = json.loads(proc.stdout.strip().splitlines()[-1])
+            res = json.loads(fresh_process(["-m", "benchmarks.speed_gatys", "--worker", json.dumps(cfg)]))
             median = statistics.median(res["times"])
             total_it = cfg["iterations"] * cfg["scales"]
             sizes = " -> ".join(f"{cfg['size'] // 2**k}²" for k in range(cfg["scales"] - 1, -1, -1))
@@ -212,57 +196,15 @@ def kernel_rows(quick: bool, threads: int | None = None) -> list[dict[str, Any]]
     return overhead_rows(quick) + wall_rows(quick, threads)
 
 
-def _load() -> str:
-    try:
-        return "load average " + " ".join(f"{v:.2f}" for v in os.getloadavg())
-    except OSError:  # pragma: no cover
-        return "load average unknown"
-
-
-def _markdown(rows: list[dict[str, Any]], meta: dict[str, Any]) -> str:
-    cols = ["family", "kernel", "device", "size", "median_s", "first_call_s", "peak_mem_mb",
-            "throughput", "unit", "notes"]
-
-    def fmt(v: Any) -> str:
-        if isinstance(v, float):
-            return f"{v:.4g}"
-        return "" if v is None else str(v)
-
-    lines = [f"# Gatys speed ({meta['date']})", "",
-             "; ".join(f"{k}: {v}" for k, v in meta.items() if k != "date"), "",
-             "| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
-    lines += ["| " + " | ".join(fmt(r.get(c)) for c in cols) + " |" for r in rows]
-    return "\n".join(lines) + "\n"
-
-
 def main(argv: list[str] | None = None) -> None:
-    import argparse
-
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--quick", action="store_true", help="small sizes, few iterations")
-    ap.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's)")
-    ap.add_argument("--worker", help=argparse.SUPPRESS)
-    args = ap.parse_args(argv)
-    if args.worker:
-        print(json.dumps(_worker(json.loads(args.worker))))
+    args = sys.argv[1:] if argv is None else list(argv)
+    if args[:1] == ["--worker"]:  # one configuration inside a fresh process (see wall_rows)
+        print(json.dumps(_worker(json.loads(args[1]))))
         return
-    import torch
-
-    load_before = _load()
-    rows = kernel_rows(args.quick, args.threads)
-    meta = {
-        "date": time.strftime("%Y-%m-%d %H:%M"),
-        "command": " ".join(["python -m benchmarks.speed_gatys", *(sys.argv[1:] if argv is None else argv)]),
-        "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores",
-        "torch": torch.__version__, "torch threads": torch.get_num_threads(),
-        "load before": load_before, "load after": _load(),
-    }
-    text = _markdown(rows, meta)
-    print(text)
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    name = "speed_gatys" + ("_quick" if args.quick else "") + (f"_t{args.threads}" if args.threads else "")
-    (RESULTS / f"{name}.md").write_text(text)
-    (RESULTS / f"{name}.json").write_text(json.dumps({"meta": meta, "rows": rows}, indent=2))
+    ap = speed_parser("speed_gatys", __doc__, "small sizes, few iterations")
+    ap.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's)")
+    speed_main(kernel_rows, "speed_gatys", "Gatys speed", args, parser=ap,
+               suffix=lambda a: ("_quick" if a.quick else "") + (f"_t{a.threads}" if a.threads else ""))
 
 
 if __name__ == "__main__":

@@ -456,3 +456,34 @@ def test_cli_list_and_errors(tmp_path, capsys):
     assert bench_main(["report", "--out", str(tmp_path)]) == 2
     with pytest.raises(SystemExit):
         bench_main(["nosuchtask"])
+
+
+# --- the shared pieces of the speed scripts ---------------------------------------------------
+
+
+def test_speed_main_writes_results_and_passes_options(tmp_path, capsys):
+    from benchmarks._speed import median_runs, speed_main, speed_parser
+
+    runs = median_runs(lambda: sum(range(1000)), 3, warmup=True)
+    assert len(runs.wall) == len(runs.cpu) == 3 and runs.min_s <= runs.median_s <= runs.max_s
+    seen = {}
+
+    def kernel_rows(quick, scale=1):
+        seen.update(quick=quick, scale=scale)
+        rows = FakeSpeedModule.kernel_rows(quick)
+        rows[0]["notes"] = "a | b"  # a pipe in a cell must not split the table
+        return rows
+
+    ap = speed_parser("speed_fake", "Fake speed.\n\nMore.", "tiny")
+    ap.add_argument("--scale", type=int, default=1)
+    rows = speed_main(kernel_rows, "speed_fake", "Fake speed", ["--quick", "--scale", "3", "--out",
+                      str(tmp_path)], parser=ap, suffix=lambda a: "_quick" if a.quick else "")
+    assert seen == {"quick": True, "scale": 3}
+    text = (tmp_path / "speed_fake_quick.md").read_text()
+    assert text.startswith("# Fake speed\n") and "python -m benchmarks.speed_fake --quick --scale 3" in text
+    assert _check_markdown_tables(text) == 1 and text in capsys.readouterr().out
+    assert text.count("\n| ") == 1 + len(rows)
+    saved = json.loads((tmp_path / "speed_fake_quick.json").read_text())
+    assert saved["rows"] == rows
+    for key in ("command", "cpu_model", "versions", "git_commit", "load_avg_before", "load_avg_after"):
+        assert key in saved["meta"], key
