@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["torch_device", "to_tensor", "from_tensor", "generator", "require_torch"]
+__all__ = ["torch_device", "to_tensor", "from_tensor", "generator", "require_torch", "resize_tensor"]
 
 
 def require_torch():
@@ -56,3 +56,19 @@ def generator(seed: int, device: Any) -> Any:
     g = torch.Generator(device=device)
     g.manual_seed(int(seed) % (2**63))
     return g
+
+
+def resize_tensor(t: Any, size: tuple[int, int]) -> Any:
+    """Bilinear resize of a ``(B, C, H, W)`` tensor to ``size`` = (H', W').
+
+    Pixel centres are aligned (``align_corners=False``, as :func:`imgkit._pyramid.resize`);
+    when shrinking, the filter is widened to the output pixel spacing (``antialias=True``)
+    so that large reductions average instead of aliasing.
+    """
+    import torch.nn.functional as F
+
+    size = (int(size[0]), int(size[1]))
+    if tuple(t.shape[-2:]) == size:
+        return t
+    shrink = size[0] < t.shape[-2] or size[1] < t.shape[-1]
+    return F.interpolate(t, size=size, mode="bilinear", align_corners=False, antialias=shrink)

@@ -1,0 +1,835 @@
+"""Kernels of exemplar-based inpainting (Criminisi, Pérez & Toyama, IEEE TIP 2004).
+
+Three kernel pairs, each a ``numba.njit`` CPU kernel and a ``numba.cuda.jit`` twin with the same
+contract and the same result bit for bit:
+
+* :func:`masked_ssd_search` / :func:`masked_ssd_search_cuda` -- the hot loop: the source patch
+  (wholly inside the image and wholly in the source region) minimising the sum of squared
+  differences (SSD) to a target patch over the target's *known* pixels;
+* :func:`fill_patch` / :func:`fill_patch_cuda` -- copy the chosen exemplar into the target's
+  unknown pixels and update the bookkeeping maps;
+* :func:`update_priorities` / :func:`update_priorities_cuda` -- recompute the fill-front
+  priorities P = C·D in a box around the patch just filled (incremental update) and the
+  per-row maxima used to select the next target.
+
+Array conventions (all C-contiguous)
+------------------------------------
+``features`` (C, H, W) int16, channel planes, with ``|value| < 2**14``: the caller quantises
+its colour features once so every SSD is an exact integer, independent of summation order.
+``known`` (H, W) uint8, 1 = known (source region or already filled). ``valid`` (H-p+1, W-p+1)
+uint8 over patch top-left corners, 1 where that patch may serve as a source. ``J`` (H, W) int32
+intensity used for isophotes. ``conf`` (H, W) int32 confidence in fixed point (``CONF_ONE`` =
+1.0). ``cterm`` (H, W) int32 confidence term of front pixels. ``pri`` (H, W) int64 priority (-1
+off the front); ``rowmax`` (H,) int64 its row maxima. ``image`` (H, W, Ci) float32.
+``order`` (H, W) int32 and ``source`` (H, W, 2) int32 record the step and the source pixel of
+each filled pixel. Patch positions are given by their top-left corner ``(ty, tx)``, which may
+lie outside the image for targets near the border (the patch is clipped).
+
+Search result: the lexicographic minimum of ``(ssd, y, x)`` over valid corners in the box,
+i.e. ties go to the smallest row-major corner; ``(INT64_MAX, -1, -1)`` if the box holds none.
+
+CPU search. The target's known pixels are visited in a spread-out order (bit-reversed
+row-major position within the patch; neighbouring pixels are correlated, so spread-out ones
+reject a poor candidate sooner), channel-major (all of the first channel -- L* for Lab -- first).
+Candidates are scored in blocks of ``BLOCK`` consecutive corners of a row with int32 lane
+accumulators that the compiler vectorises (AVX2/AVX-512); a block stops as soon as every
+lane's partial SSD exceeds the best SSD so far (partial sums never decrease, so this is
+exact). Lanes saturate at ``LIMIT = 2**30``, which is exact as long as the bound is below
+``LIMIT``; while it is not (large patches, poor matches), blocks use int64 lanes. The bound
+is seeded by *guesses*: coherent continuations of already-filled target pixels (their source
+shifted back by their offset in the patch) and the eight neighbouring patches of the target.
+Row ``y`` goes to task ``y mod T`` (T = the number of Numba threads), so every task sees every
+part of the image;
+each task visits its rows from the target's row outwards, where good exemplars often are.
+The tasks are ``nogil`` Numba functions run on a small thread pool rather than a ``prange``
+loop: the search is ~1000 short parallel regions per fill, and Numba's OpenMP layer
+busy-waits between regions; on a loaded 2-core machine that made two threads 3-7x *slower*
+than one (measured), while pool threads sleep on a condition variable.
+
+CUDA search. A one-thread kernel lists the target's known pixels; then one thread per
+candidate corner computes its SSD in int64, a block-level min reduction of ``(ssd, index)``
+in shared memory follows, then a one-block final reduction over the block results.
+
+The per-pixel priority and the per-pixel fill are written once as plain functions and
+compiled for both targets, so the twins cannot drift apart.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import warnings
+from contextlib import contextmanager
+
+import numba
+import numpy as np
+from numba import cuda
+from numba import uint64 as _u64
+
+from . import config
+
+__all__ = [
+    "BLOCK",
+    "CONF_ONE",
+    "INT64_MAX",
+    "LIMIT",
+    "fill_patch",
+    "fill_patch_cuda",
+    "masked_ssd_search",
+    "masked_ssd_search_cuda",
+    "update_priorities",
+    "update_priorities_cuda",
+    "valid_counts",
+]
+
+INT64_MAX = int(np.iinfo(np.int64).max)
+#: Saturation of the int32 lane accumulators of the CPU search.
+LIMIT = 1 << 30
+_LIMIT32 = np.int32(LIMIT)
+_BIG64 = 1 << 62  # int64 lane start of an invalid corner (above any SSD)
+#: Candidates per vector block of the CPU search.
+BLOCK = 64
+#: Fixed-point one of the confidence (C = 1).
+CONF_ONE = 1 << 30
+_D_SCALE = float(1 << 30)
+
+# --------------------------------------------------------------------------------------------
+# Per-pixel code shared by both twins (compiled by numba.njit and by numba.cuda.jit)
+# --------------------------------------------------------------------------------------------
+
+
+def _pixel_priority_py(J, known, conf, y, x, r, alpha2, rule):
+    """Priority and confidence term of pixel (y, x); (-1, 0) when not on the front.
+
+    Array reads go through ``int()`` so that the arithmetic is int64 when compiled and exact
+    Python integers under the CUDA simulator.
+
+    Integer arithmetic throughout except D = |∇I⊥·n| / (|n| 2α), computed with three
+    correctly rounded float64 operations and truncated to fixed point (2**-30).
+    """
+    H = known.shape[0]
+    W = known.shape[1]
+    if known[y, x] != 0:
+        return -1, 0
+    front = False
+    for a in range(-1, 2):
+        for b in range(-1, 2):
+            yy = y + a
+            xx = x + b
+            if yy >= 0 and yy < H and xx >= 0 and xx < W and known[yy, xx] != 0:
+                front = True
+    if not front:
+        return -1, 0
+    total = 0
+    bm = -1
+    bgx = 0
+    bgy = 0
+    for dy in range(-r, r + 1):
+        yy = y + dy
+        for dx in range(-r, r + 1):
+            xx = x + dx
+            m2 = 0
+            gx = 0
+            gy = 0
+            if yy >= 0 and yy < H and xx >= 0 and xx < W:
+                total += int(conf[yy, xx])
+                if known[yy, xx] != 0:
+                    if xx >= 1 and xx + 1 < W and known[yy, xx - 1] != 0 and known[yy, xx + 1] != 0:
+                        gx = int(J[yy, xx + 1]) - int(J[yy, xx - 1])
+                    if yy >= 1 and yy + 1 < H and known[yy - 1, xx] != 0 and known[yy + 1, xx] != 0:
+                        gy = int(J[yy + 1, xx]) - int(J[yy - 1, xx])
+                    m2 = gx * gx + gy * gy
+            if m2 > bm:
+                bm = m2
+                bgx = gx
+                bgy = gy
+    p = 2 * r + 1
+    cterm = total // (p * p)
+    # Sobel gradient of the known indicator, edge-replicated beyond the border
+    ym = max(y - 1, 0)
+    yp = min(y + 1, H - 1)
+    xm = max(x - 1, 0)
+    xq = min(x + 1, W - 1)
+    k00 = int(known[ym, xm])
+    k01 = int(known[ym, x])
+    k02 = int(known[ym, xq])
+    k10 = int(known[y, xm])
+    k12 = int(known[y, xq])
+    k20 = int(known[yp, xm])
+    k21 = int(known[yp, x])
+    k22 = int(known[yp, xq])
+    sx = (k02 + 2 * k12 + k22) - (k00 + 2 * k10 + k20)
+    sy = (k20 + 2 * k21 + k22) - (k00 + 2 * k01 + k02)
+    n2 = sx * sx + sy * sy
+    d = 0
+    if n2 > 0:
+        num = abs(bgx * sy - bgy * sx)
+        q = float(num) / (math.sqrt(float(n2)) * alpha2)
+        d = int(q * _D_SCALE)
+    if rule == 0:
+        pri = cterm * d
+    else:
+        pri = 6 * cterm + 14 * CONF_ONE + 80 * d
+    return pri, cterm
+
+
+def _fill_pixel_py(image, features, J, conf, known, order, source, y, x, qy, qx, cval, step):
+    """Copy source pixel (qy, qx) into unknown pixel (y, x) of every map."""
+    for c in range(image.shape[2]):
+        image[y, x, c] = image[qy, qx, c]
+    for c in range(features.shape[0]):
+        features[c, y, x] = features[c, qy, qx]
+    J[y, x] = J[qy, qx]
+    conf[y, x] = cval
+    known[y, x] = 1
+    order[y, x] = step
+    source[y, x, 0] = qy
+    source[y, x, 1] = qx
+
+
+_pixel_priority = numba.njit(cache=True, inline="always")(_pixel_priority_py)
+_fill_pixel = numba.njit(cache=True, inline="always")(_fill_pixel_py)
+_pixel_priority_dev = cuda.jit(device=True)(_pixel_priority_py)
+_fill_pixel_dev = cuda.jit(device=True)(_fill_pixel_py)
+
+# --------------------------------------------------------------------------------------------
+# CPU search
+# --------------------------------------------------------------------------------------------
+
+
+@numba.njit(cache=True, nogil=True)
+def _spread_rank(p):
+    """Rank of each patch position (row-major index) in bit-reversed order."""
+    n = p * p
+    bits = 1
+    while (1 << bits) < n:
+        bits += 1
+    rev = np.empty(n, np.int64)
+    for i in range(n):
+        v = 0
+        for b in range(bits):
+            v |= ((i >> b) & 1) << (bits - 1 - b)
+        rev[i] = v
+    return np.argsort(np.argsort(rev, kind="mergesort"), kind="mergesort")
+
+
+@numba.njit(cache=True, nogil=True)
+def _target_dims(features, known, ty, tx, p):
+    """Known target pixels as channel-major 'dimensions': flat offsets and values."""
+    C, H, W = features.shape
+    rank = _spread_rank(p)
+    n = p * p
+    pos = np.empty(n, np.int64)
+    key = np.empty(n, np.int64)
+    K = 0
+    for dy in range(p):
+        y = ty + dy
+        if y < 0 or y >= H:
+            continue
+        for dx in range(p):
+            x = tx + dx
+            if x < 0 or x >= W or known[y, x] == 0:
+                continue
+            pos[K] = dy * p + dx
+            key[K] = rank[dy * p + dx]
+            K += 1
+    perm = np.argsort(key[:K], kind="mergesort")
+    offs = np.empty((K, 2), np.int64)
+    vals = np.empty((K, C), np.int32)
+    for i in range(K):
+        q = pos[perm[i]]
+        dy = q // p
+        dx = q % p
+        offs[i, 0] = dy
+        offs[i, 1] = dx
+        for c in range(C):
+            vals[i, c] = features[c, ty + dy, tx + dx]
+    dimoff = np.empty(C * K, np.int64)
+    dimval = np.empty(C * K, np.int32)
+    for c in range(C):
+        for i in range(K):
+            dimoff[c * K + i] = c * H * W + offs[i, 0] * W + offs[i, 1]
+            dimval[c * K + i] = vals[i, c]
+    return offs, vals, dimoff, dimval
+
+
+@numba.njit(cache=True, nogil=True)
+def _ssd_scalar(f, dimoff, dimval, base, limit):
+    """Exact int64 SSD of the corner at flat index ``base``; stops once above ``limit``."""
+    s = 0
+    for i in range(dimoff.shape[0]):
+        d = np.int64(f[base + dimoff[i]]) - np.int64(dimval[i])
+        s += d * d
+        if s > limit:
+            return s
+    return s
+
+
+@numba.njit(cache=True, inline="always")
+def _lane_block(f, acc, b, t, nb, bound):
+    """acc[j] += (f[b + j] - t)**2, saturated at LIMIT (vectorised).
+
+    Returns the number of lanes still at or below ``bound``.
+    """
+    ub = _u64(b)
+    live = 0
+    for j in range(_u64(nb)):
+        d = np.int32(np.int32(f[ub + j]) - t)
+        a = min(np.int32(acc[j] + np.int32(d * d)), _LIMIT32)
+        acc[j] = a
+        live += a <= bound
+    return live
+
+
+@numba.njit(cache=True, inline="always")
+def _lane_block64(f, acc, b, t, nb, bound):
+    """acc[j] += (f[b + j] - t)**2 in int64 lanes; returns the lanes at or below ``bound``."""
+    ub = _u64(b)
+    live = 0
+    for j in range(_u64(nb)):
+        d = np.int64(f[ub + j]) - np.int64(t)
+        a = acc[j] + d * d
+        acc[j] = a
+        live += a <= bound
+    return live
+
+
+@numba.njit(cache=True)
+def _row_counts(valid):
+    hv, wv = valid.shape
+    out = np.zeros((hv, wv + 1), np.int32)
+    for y in range(hv):
+        c = 0
+        for x in range(wv):
+            c += valid[y, x] != 0
+            out[y, x + 1] = c
+    return out
+
+
+def valid_counts(valid: np.ndarray) -> np.ndarray:
+    """Prefix counts of valid corners along each row, shape (hv, wv + 1), int32.
+
+    Computed once per fill and passed to :func:`masked_ssd_search` (``counts=``), it lets the
+    search skip a block of corners with no valid corner, or initialise a fully valid one, in
+    O(1).
+    """
+    return _row_counts(np.ascontiguousarray(valid, np.uint8))
+
+
+@numba.njit(cache=True, nogil=True)
+def _scan_rows(f, valid, counts, W, dimoff, dimval, y0, y1, x0, x1, task, ntask, ty, bs, by, bx):
+    """Best (ssd, y, x) over rows y0 + task, y0 + task + ntask, ... of the box.
+
+    A block of BLOCK corners is summed lane-parallel, dimension by dimension, until no lane is
+    at or below the bound: in saturating int32 lanes while the bound is below LIMIT (twice the
+    lanes per vector), in int64 lanes otherwise. (Measured: finishing the last few live lanes
+    one by one does not pay, a 64-lane step costs about as much as two scalar ones.)
+    """
+    D = dimoff.shape[0]
+    acc = np.empty(BLOCK, np.int32)
+    acc64 = np.empty(BLOCK, np.int64)
+    nrows = (y1 - y0 - task + ntask - 1) // ntask
+    # this task's rows from the one nearest the target outwards, alternating sides: good
+    # exemplars are often near the target, so the bound tightens early (measured 2-10 %)
+    lo = min(max((ty - y0 - task + ntask // 2) // ntask, 0), max(nrows - 1, 0)) - 1
+    hi = lo + 1
+    for k in range(nrows):
+        if hi < nrows and (lo < 0 or k % 2 == 0):
+            y = y0 + task + hi * ntask
+            hi += 1
+        else:
+            y = y0 + task + lo * ntask
+            lo -= 1
+        for xb in range(x0, x1, BLOCK):
+            nb = min(BLOCK, x1 - xb)
+            live = counts[y, xb + nb] - counts[y, xb]
+            if live == 0:
+                continue
+            base = y * W + xb
+            i = 0
+            if bs < LIMIT:
+                if live == nb:
+                    for j in range(nb):
+                        acc[j] = 0
+                else:
+                    for j in range(nb):
+                        acc[j] = 0 if valid[y, xb + j] != 0 else _LIMIT32
+                while i < D and live > 0:
+                    live = _lane_block(f, acc, base + dimoff[i], dimval[i], nb, np.int32(bs))
+                    i += 1
+                for j in range(nb):
+                    acc64[j] = acc[j]
+            else:
+                for j in range(nb):
+                    acc64[j] = 0 if valid[y, xb + j] != 0 else _BIG64
+                while i < D and live > 0:
+                    live = _lane_block64(f, acc64, base + dimoff[i], dimval[i], nb, bs)
+                    i += 1
+            if live == 0:
+                continue
+            for j in range(nb):
+                s = acc64[j]
+                x = xb + j
+                if s < bs or (s == bs and (by < 0 or y < by or (y == by and x < bx))):
+                    bs = s
+                    by = y
+                    bx = x
+    return bs, by, bx
+
+
+@numba.njit(cache=True, nogil=True)
+def _prepare_cpu(features, valid, known, source, use_source, ty, tx, y0, y1, x0, x1):
+    """Target dimensions and the starting bound ``(bs, by, bx)`` from the guesses."""
+    C, H, W = features.shape
+    p = H - valid.shape[0] + 1
+    f = features.reshape(C * H * W)
+    offs, _, dimoff, dimval = _target_dims(features, known, ty, tx, p)
+    K = offs.shape[0]
+    # guesses seed the bound: coherent continuations of filled pixels, neighbouring patches
+    bs = INT64_MAX
+    by = -1
+    bx = -1
+    ng = 8 + (K if use_source else 0)
+    for g in range(ng):
+        if g < 8:
+            a = g if g < 4 else g + 1  # the 3x3 neighbourhood without its centre
+            gy = ty + (a // 3 - 1) * p
+            gx = tx + (a % 3 - 1) * p
+        else:
+            yy = ty + offs[g - 8, 0]
+            xx = tx + offs[g - 8, 1]
+            if source[yy, xx, 0] < 0:
+                continue
+            gy = source[yy, xx, 0] - offs[g - 8, 0]
+            gx = source[yy, xx, 1] - offs[g - 8, 1]
+            if gy == by and gx == bx:
+                continue
+        if gy < y0 or gy >= y1 or gx < x0 or gx >= x1 or valid[gy, gx] == 0:
+            continue
+        s = _ssd_scalar(f, dimoff, dimval, gy * W + gx, bs)
+        if by < 0 or s < bs or (s == bs and (gy < by or (gy == by and gx < bx))):
+            bs = s
+            by = gy
+            bx = gx
+    if by < 0:  # no usable guess: score the first valid corner of the box
+        for yy in range(y0, y1):
+            for xx in range(x0, x1):
+                if by < 0 and valid[yy, xx] != 0:
+                    bs = _ssd_scalar(f, dimoff, dimval, yy * W + xx, INT64_MAX)
+                    by = yy
+                    bx = xx
+            if by >= 0:
+                break
+    return f, dimoff, dimval, bs, by, bx
+
+
+_POOLS: dict = {}
+_POOLS_LOCK = threading.Lock()
+
+
+def _pool(n: int):
+    """A lazily created thread pool of n workers for the search tasks (one per n, kept)."""
+    with _POOLS_LOCK:
+        pool = _POOLS.get(n)
+        if pool is None:
+            from concurrent.futures import ThreadPoolExecutor
+
+            pool = _POOLS[n] = ThreadPoolExecutor(max_workers=n,
+                                                  thread_name_prefix="imgkit-criminisi")
+        return pool
+
+
+def _search_cpu(features, valid, counts, known, source, use_source, ty, tx, y0, y1, x0, x1, ntask):
+    f, dimoff, dimval, bs, by, bx = _prepare_cpu(features, valid, known, source, use_source, ty,
+                                                 tx, y0, y1, x0, x1)
+    if by < 0:
+        return INT64_MAX, -1, -1
+    W = features.shape[2]
+    nt = max(1, min(ntask, y1 - y0))
+    args = (f, valid, counts, W, dimoff, dimval, y0, y1, x0, x1)
+    if nt == 1:
+        outs = [_scan_rows(*args, 0, 1, ty, bs, by, bx)]
+    else:
+        pool = _pool(nt)
+        futs = [pool.submit(_scan_rows, *args, t, nt, ty, bs, by, bx) for t in range(nt)]
+        outs = [fu.result() for fu in futs]
+    for s, yy, xx in outs:
+        if yy >= 0 and (s < bs or (s == bs and (yy < by or (yy == by and xx < bx)))):
+            bs, by, bx = s, yy, xx
+    return bs, by, bx
+
+
+def _clip_box(valid_shape, box):
+    hv, wv = valid_shape
+    if box is None:
+        return 0, hv, 0, wv
+    y0, y1, x0, x1 = (int(b) for b in box)
+    return max(y0, 0), min(y1, hv), max(x0, 0), min(x1, wv)
+
+
+def _check_search(features, valid, known):
+    if features.ndim != 3 or features.dtype != np.int16:
+        raise ValueError(f"features must be a (C, H, W) int16 array; got {features.dtype} "
+                         f"{tuple(features.shape)}")
+    H, W = features.shape[1:]
+    if tuple(known.shape) != (H, W) or known.dtype != np.uint8:
+        raise ValueError(f"known must be an ({H}, {W}) uint8 array; got {known.dtype} "
+                         f"{tuple(known.shape)}")
+    hv, wv = valid.shape
+    if H - hv != W - wv or hv < 1 or wv < 1 or valid.dtype != np.uint8:
+        raise ValueError(f"valid must be an (H - p + 1, W - p + 1) uint8 array; got {valid.dtype} "
+                         f"{tuple(valid.shape)} for features {tuple(features.shape)}")
+    return H - hv + 1
+
+
+def masked_ssd_search(
+    features: np.ndarray,
+    valid: np.ndarray,
+    known: np.ndarray,
+    ty: int,
+    tx: int,
+    box: tuple[int, int, int, int] | None = None,
+    source: np.ndarray | None = None,
+    ntask: int | None = None,
+    counts: np.ndarray | None = None,
+) -> tuple[int, int, int]:
+    """Best source patch for the target patch at ``(ty, tx)`` (CPU, Numba, multi-threaded).
+
+    Parameters
+    ----------
+    features : ndarray, shape (C, H, W), int16
+        Quantised features, ``|value| < 2**14``.
+    valid : ndarray, shape (H - p + 1, W - p + 1), uint8
+        Nonzero at the top-left corners of admissible source patches (p is implied).
+    known : ndarray, shape (H, W), uint8
+        Nonzero at known pixels; the target is compared over its known in-image pixels.
+    ty, tx : int
+        Top-left corner of the target patch (may be negative or exceed ``H - p``).
+    box : (y0, y1, x0, x1), optional
+        Search only corners in ``[y0, y1) × [x0, x1)`` (clipped to ``valid``). Default: all.
+    source : ndarray, shape (H, W, 2), int32, optional
+        Source map of filled pixels (-1 elsewhere); used only to seed the pruning bound.
+    ntask : int, optional
+        Parallel tasks, each a ``nogil`` Numba call on a thread pool (default:
+        ``numba.get_num_threads()``; 1 runs in the calling thread).
+    counts : ndarray, optional
+        :func:`valid_counts` of ``valid``; computed here when not given (pass it when
+        searching many targets against the same ``valid``).
+
+    Returns
+    -------
+    ssd, y, x : int
+        Lexicographic minimum of ``(ssd, y, x)``; ``(INT64_MAX, -1, -1)`` if the box holds no
+        valid corner.
+    """
+    _check_search(features, valid, known)
+    y0, y1, x0, x1 = _clip_box(valid.shape, box)
+    if y1 <= y0 or x1 <= x0:
+        return INT64_MAX, -1, -1
+    use = source is not None
+    src = source if use else np.zeros((1, 1, 2), np.int32)
+    nt = numba.get_num_threads() if ntask is None else int(ntask)
+    if counts is None:
+        counts = _row_counts(valid)
+    s, y, x = _search_cpu(features, valid, counts, known, src, use, int(ty), int(tx), y0, y1, x0,
+                          x1, nt)
+    if y < 0:
+        return INT64_MAX, -1, -1
+    return int(s), int(y), int(x)
+
+
+# --------------------------------------------------------------------------------------------
+# CPU fill and priority update
+# --------------------------------------------------------------------------------------------
+
+
+@numba.njit(cache=True)
+def _fill_cpu(image, features, J, conf, cterm, known, order, source, ty, tx, sy, sx, p, step):
+    H, W = known.shape
+    r = p // 2
+    cval = cterm[ty + r, tx + r]
+    n = 0
+    for dy in range(p):
+        y = ty + dy
+        if y < 0 or y >= H:
+            continue
+        for dx in range(p):
+            x = tx + dx
+            if x < 0 or x >= W or known[y, x] != 0:
+                continue
+            _fill_pixel(image, features, J, conf, known, order, source, y, x, sy + dy, sx + dx,
+                        cval, step)
+            n += 1
+    return n
+
+
+def fill_patch(image, features, J, conf, cterm, known, order, source, ty, tx, sy, sx, p, step) -> int:
+    """Copy the exemplar at corner ``(sy, sx)`` into the unknown pixels of the target at
+    ``(ty, tx)`` (CPU).
+
+    Every map is updated in place: image and feature values, intensity ``J``; confidence
+    ``conf`` = the target centre's confidence term ``cterm[ty + r, tx + r]``; ``known`` = 1;
+    ``order`` = ``step``; ``source`` = the source pixel. Returns the number of pixels filled.
+    """
+    return int(_fill_cpu(image, features, J, conf, cterm, known, order, source, int(ty), int(tx),
+                         int(sy), int(sx), int(p), int(step)))
+
+
+@numba.njit(cache=True)
+def _priority_cpu(J, known, conf, pri, cterm, rowmax, y0, y1, x0, x1, r, alpha2, rule):
+    W = known.shape[1]
+    for y in range(y0, y1):
+        for x in range(x0, x1):
+            pv, cv = _pixel_priority(J, known, conf, y, x, r, alpha2, rule)
+            pri[y, x] = pv
+            cterm[y, x] = cv
+        m = pri[y, 0]
+        for x in range(1, W):
+            if pri[y, x] > m:
+                m = pri[y, x]
+        rowmax[y] = m
+
+
+def update_priorities(J, known, conf, pri, cterm, rowmax, box, p, alpha, rule) -> None:
+    """Recompute priorities and confidence terms in ``box = (y0, y1, x0, x1)`` (CPU).
+
+    ``pri`` gets P = C·D (``rule`` 0) or Cheng et al.'s ``0.2 RC + 0.8 D`` with
+    ``RC = 0.3 C + 0.7`` (``rule`` 1), both in fixed point (see ``_pixel_priority_py``), and -1
+    off the front; ``rowmax`` is refreshed for the rows of the box. ``alpha`` is the intensity
+    range of ``J`` (D = |∇I⊥·n| / α with central differences over two pixels).
+    """
+    H, W = known.shape
+    y0, y1 = max(int(box[0]), 0), min(int(box[1]), H)
+    x0, x1 = max(int(box[2]), 0), min(int(box[3]), W)
+    _priority_cpu(J, known, conf, pri, cterm, rowmax, y0, y1, x0, x1, int(p) // 2,
+                  float(2 * alpha), int(rule))
+
+
+# --------------------------------------------------------------------------------------------
+# CUDA twins
+# --------------------------------------------------------------------------------------------
+
+_TPB = config.THREADS_PER_BLOCK
+_TPB2 = 1 << max(0, (_TPB - 1).bit_length())  # next power of two ≥ _TPB
+_TILE = config.TILE
+
+
+@cuda.jit(device=True, inline=True)
+def _less(s1, i1, s2, i2):
+    return s1 < s2 or (s1 == s2 and i1 < i2)
+
+
+@cuda.jit(device=True)
+def _block_min(sh_s, sh_i, tid):
+    step = _TPB2 // 2
+    while step > 0:
+        if tid < step and tid + step < _TPB:
+            if _less(sh_s[tid + step], sh_i[tid + step], sh_s[tid], sh_i[tid]):
+                sh_s[tid] = sh_s[tid + step]
+                sh_i[tid] = sh_i[tid + step]
+        cuda.syncthreads()
+        step //= 2
+
+
+@cuda.jit
+def _target_cuda(features, known, ty, tx, p, offs, vals, kbuf):
+    if cuda.threadIdx.x == 0 and cuda.blockIdx.x == 0:
+        C = features.shape[0]
+        H = features.shape[1]
+        W = features.shape[2]
+        K = 0
+        for dy in range(p):
+            y = ty + dy
+            if y < 0 or y >= H:
+                continue
+            for dx in range(p):
+                x = tx + dx
+                if x < 0 or x >= W or known[y, x] == 0:
+                    continue
+                offs[K, 0] = dy
+                offs[K, 1] = dx
+                for c in range(C):
+                    vals[K, c] = features[c, y, x]
+                K += 1
+        kbuf[0] = K
+
+
+@cuda.jit
+def _search_cuda(features, valid, offs, vals, kbuf, y0, x0, bw, n, bound, out_s, out_i):
+    sh_s = cuda.shared.array(_TPB, numba.int64)
+    sh_i = cuda.shared.array(_TPB, numba.int64)
+    tid = cuda.threadIdx.x
+    g = cuda.blockIdx.x * cuda.blockDim.x + tid
+    s = INT64_MAX
+    idx = INT64_MAX
+    if g < n:
+        y = y0 + g // bw
+        x = x0 + g % bw
+        if valid[y, x] != 0:
+            acc = 0
+            K = kbuf[0]
+            C = features.shape[0]
+            for k in range(K):
+                py = y + offs[k, 0]
+                px = x + offs[k, 1]
+                for c in range(C):
+                    d = numba.int64(features[c, py, px]) - numba.int64(vals[k, c])
+                    acc += d * d
+                if acc > bound:
+                    break
+            if acc <= bound:
+                s = acc
+                idx = g
+    sh_s[tid] = s
+    sh_i[tid] = idx
+    cuda.syncthreads()
+    _block_min(sh_s, sh_i, tid)
+    if tid == 0:
+        out_s[cuda.blockIdx.x] = sh_s[0]
+        out_i[cuda.blockIdx.x] = sh_i[0]
+
+
+@cuda.jit
+def _reduce_cuda(in_s, in_i, n, out_s, out_i):
+    sh_s = cuda.shared.array(_TPB, numba.int64)
+    sh_i = cuda.shared.array(_TPB, numba.int64)
+    tid = cuda.threadIdx.x
+    s = INT64_MAX
+    idx = INT64_MAX
+    j = tid
+    while j < n:
+        if _less(in_s[j], in_i[j], s, idx):
+            s = in_s[j]
+            idx = in_i[j]
+        j += _TPB
+    sh_s[tid] = s
+    sh_i[tid] = idx
+    cuda.syncthreads()
+    _block_min(sh_s, sh_i, tid)
+    if tid == 0:
+        out_s[0] = sh_s[0]
+        out_i[0] = sh_i[0]
+
+
+@contextmanager
+def _small_grids_ok():
+    """Numba-CUDA warns about launches of few blocks; these tiny launches are deliberate."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=r"Grid size \d+ will likely result in GPU")
+        yield
+
+
+def _xp_of(a):
+    if type(a).__module__.split(".")[0] == "cupy":
+        import cupy
+
+        return cupy
+    return np
+
+
+def masked_ssd_search_cuda(
+    features,
+    valid,
+    known,
+    ty: int,
+    tx: int,
+    box: tuple[int, int, int, int] | None = None,
+    bound: int | None = None,
+) -> tuple[int, int, int]:
+    """Best source patch for the target patch at ``(ty, tx)`` (Numba-CUDA twin).
+
+    Same contract and result as :func:`masked_ssd_search`; arrays are CuPy arrays (NumPy arrays
+    under ``NUMBA_ENABLE_CUDASIM=1``). ``bound``, optional, is an SSD that some valid corner in
+    the box attains: threads stop summing once above it (speed only). Launches: one thread to
+    list the target's known pixels, ``ceil(n / THREADS_PER_BLOCK)`` blocks with one thread per
+    candidate corner of the box (row-major) and a block-level min reduction, then one block for
+    the final reduction.
+    """
+    p = _check_search(features, valid, known)
+    y0, y1, x0, x1 = _clip_box(valid.shape, box)
+    if y1 <= y0 or x1 <= x0:
+        return INT64_MAX, -1, -1
+    xp = _xp_of(features)
+    C = features.shape[0]
+    offs = xp.empty((p * p, 2), np.int32)
+    vals = xp.empty((p * p, C), np.int32)
+    kbuf = xp.zeros(1, np.int32)
+    bw = x1 - x0
+    n = (y1 - y0) * bw
+    nblocks = (n + _TPB - 1) // _TPB
+    blk_s = xp.empty(nblocks, np.int64)
+    blk_i = xp.empty(nblocks, np.int64)
+    res = xp.empty(2, np.int64)
+    b = INT64_MAX if bound is None else int(bound)
+    with _small_grids_ok():
+        _target_cuda[1, 1](features, known, int(ty), int(tx), p, offs, vals, kbuf)
+        _search_cuda[nblocks, _TPB](features, valid, offs, vals, kbuf, y0, x0, bw, n, b,
+                                    blk_s, blk_i)
+        _reduce_cuda[1, _TPB](blk_s, blk_i, nblocks, res[0:1], res[1:2])
+    s, i = (int(v) for v in (res.get() if xp is not np else res))
+    if i == INT64_MAX:
+        return INT64_MAX, -1, -1
+    return s, y0 + i // bw, x0 + i % bw
+
+
+@cuda.jit
+def _fill_cuda(image, features, J, conf, cterm, known, order, source, ty, tx, sy, sx, p, step):
+    dx, dy = cuda.grid(2)
+    H = known.shape[0]
+    W = known.shape[1]
+    if dy >= p or dx >= p:
+        return
+    y = ty + dy
+    x = tx + dx
+    if y < 0 or y >= H or x < 0 or x >= W or known[y, x] != 0:
+        return
+    r = p // 2
+    cval = cterm[ty + r, tx + r]  # centre is a hole pixel: its cterm is never overwritten here
+    _fill_pixel_dev(image, features, J, conf, known, order, source, y, x, sy + dy, sx + dx, cval, step)
+
+
+def fill_patch_cuda(image, features, J, conf, cterm, known, order, source, ty, tx, sy, sx, p,
+                    step) -> None:
+    """Numba-CUDA twin of :func:`fill_patch` (one thread per patch pixel; returns nothing)."""
+    nb = (int(p) + _TILE - 1) // _TILE
+    with _small_grids_ok():
+        _fill_cuda[(nb, nb), (_TILE, _TILE)](image, features, J, conf, cterm, known, order,
+                                             source, int(ty), int(tx), int(sy), int(sx), int(p),
+                                             int(step))
+
+
+@cuda.jit
+def _priority_cuda(J, known, conf, pri, cterm, y0, y1, x0, x1, r, alpha2, rule):
+    j, i = cuda.grid(2)  # x varies fastest across threads: coalesced rows
+    y = y0 + i
+    x = x0 + j
+    if y < y1 and x < x1:
+        pv, cv = _pixel_priority_dev(J, known, conf, y, x, r, alpha2, rule)
+        pri[y, x] = pv
+        cterm[y, x] = cv
+
+
+@cuda.jit
+def _rowmax_cuda(pri, rowmax, y0, y1):
+    y = y0 + cuda.grid(1)
+    if y < y1:
+        m = pri[y, 0]
+        for x in range(1, pri.shape[1]):
+            if pri[y, x] > m:
+                m = pri[y, x]
+        rowmax[y] = m
+
+
+def update_priorities_cuda(J, known, conf, pri, cterm, rowmax, box, p, alpha, rule) -> None:
+    """Numba-CUDA twin of :func:`update_priorities` (one thread per pixel of the box, then one
+    thread per row for the row maxima)."""
+    H, W = known.shape
+    y0, y1 = max(int(box[0]), 0), min(int(box[1]), H)
+    x0, x1 = max(int(box[2]), 0), min(int(box[3]), W)
+    if y1 <= y0 or x1 <= x0:
+        return
+    grid = ((x1 - x0 + _TILE - 1) // _TILE, (y1 - y0 + _TILE - 1) // _TILE)
+    with _small_grids_ok():
+        _priority_cuda[grid, (_TILE, _TILE)](J, known, conf, pri, cterm, y0, y1, x0, x1,
+                                             int(p) // 2, float(2 * alpha), int(rule))
+        _rowmax_cuda[(y1 - y0 + _TPB - 1) // _TPB, _TPB](pri, rowmax, y0, y1)
