@@ -1,9 +1,13 @@
-"""Speed of the PatchMatch NNF kernels (kernels/patchmatch.py).
+"""Speed of the PatchMatch NNF kernels (kernels/patchmatch.py), the voting kernel
+(kernels/voting.py) and PatchMatch completion (``imgkit.inpaint(..., method="patchmatch")``).
 
 Rows: the CPU kernel on 512×512 ↔ 512×512 RGB, patch 7, 5 iterations (the issue's target:
 ≤ 0.5 s warm on 2 cores), the same with the sequential scan (one band), full patch-distance
 throughput of the kernel against the brute-force NumPy reference (tests/naive_patchmatch.py)
-on a small size, and the CUDA twin when a real GPU is present.
+on a small size, the vote of a completion-sized hole, completion of a 512×512 photo with a
+10 % blob hole (the issue's target: ≤ 1 s warm) and of a 256×256 one, each also on one thread
+(NUMBA_NUM_THREADS-independent figure, less sensitive to a shared machine), and the CUDA twins
+when a real GPU is present.
 
 Warm figures are medians of repeated runs after a warm-up; ``first_call_s`` is measured in a
 fresh process with an empty Numba cache (JIT compile included); ``peak_mem_mb`` is that
@@ -78,14 +82,26 @@ print(first, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0)
 """
 
 
-def _fresh_process(n: int) -> tuple[float | None, float | None]:
+_FRESH_COMPLETION = """
+import resource, sys, time
+import imgkit
+from imgkit import data
+img, mask = data.photo("astronaut", {n}), data.mask("blobs", ({n}, {n}), area=0.10)
+t = time.perf_counter()
+imgkit.inpaint(img, mask, method="patchmatch", seed=0, device="cpu")
+first = time.perf_counter() - t
+print(first, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0)
+"""
+
+
+def _fresh_process(n: int, code: str = _FRESH) -> tuple[float | None, float | None]:
     """First call (JIT compile with an empty cache) and peak RSS in a fresh interpreter."""
     with tempfile.TemporaryDirectory() as cache:
         env = dict(os.environ, NUMBA_CACHE_DIR=cache)
         env.pop("NUMBA_ENABLE_CUDASIM", None)
         try:
             out = subprocess.run(
-                [sys.executable, "-c", _FRESH.format(n=n, p=_PATCH, it=_ITERS)],
+                [sys.executable, "-c", code.format(n=n, p=_PATCH, it=_ITERS)],
                 env=env, capture_output=True, text=True, timeout=600, check=True,
             ).stdout.split()
             return float(out[0]), float(out[1])
@@ -157,6 +173,8 @@ def kernel_rows(quick: bool) -> list[dict]:
         m * m * n_src / t_ref / 1e6, "M dist/s", f"brute force, BLAS float64; {_load()}",
     ))
 
+    rows += _completion_rows(quick, repeats, threads)
+
     from imgkit.device import cuda_simulator, gpu_status
 
     ok, why = gpu_status("numba")
@@ -176,6 +194,76 @@ def kernel_rows(quick: bool) -> list[dict]:
         ))
     else:
         rows.append(_row("patchmatch (jump flood)", "cuda", size, None, None, "Mpx·it/s",
+                         f"skipped: {why}"))
+    return rows
+
+
+def _completion_rows(quick: bool, repeats: int, threads: int) -> list[dict]:
+    """The vote kernel and whole completions (``imgkit.inpaint(..., method="patchmatch")``)."""
+    import numba
+    from imgkit.kernels import patchmatch as pm
+    from imgkit.kernels import voting
+
+    import imgkit
+    from imgkit import data
+
+    rows = []
+    # the vote of a finest-level step: a 10 % blob hole of a 512×512 image, its crop, mean shift
+    n = 128 if quick else 512
+    src = data.photo("astronaut", n)
+    hole = data.mask("blobs", (n, n), area=0.10)
+    ys, xs = np.nonzero(hole)
+    box = (slice(max(ys.min() - 6, 0), ys.max() + 7), slice(max(xs.min() - 6, 0), xs.max() + 7))
+    field = pm.random_nnf(hole[box].shape, pm.valid_centres(~hole, _PATCH), seed=0)
+    lw = -np.random.default_rng(0).random(hole[box].shape).astype(np.float32)
+    tgt = np.ascontiguousarray(src[box])
+    t_vote = _median(lambda: voting.vote(tgt, src, field, lw, _PATCH, vote_mask=hole[box], mode="meanshift",
+                                         bandwidth=0.05), repeats)
+    nv = int(hole.sum())
+    rows.append(_row("vote (mean + 1 mean-shift pass)", "cpu", f"{nv} px of {n}x{n}x3 P{_PATCH}", t_vote,
+                     nv / t_vote / 1e6, "Mpx/s", f"{threads} threads; {_cpu_note()}; {_load()}"))
+
+    sizes = (128,) if quick else (512, 256)
+    for n in sizes:
+        img, mask = data.photo("astronaut", n), data.mask("blobs", (n, n), area=0.10)
+
+        def run(img=img, mask=mask):
+            imgkit.inpaint(img, mask, method="patchmatch", seed=0, device="cpu")
+
+        first, peak = (None, None) if quick or n != 512 else _fresh_process(n, _FRESH_COMPLETION)
+        t = _median(run, repeats)
+        size = f"{n}x{n}x3, blob hole {mask.mean():.1%}"
+        rows.append(_row("completion (inpaint patchmatch, defaults)", "cpu", size, t, 1 / t, "images/s",
+                         f"{threads} threads; astronaut; {_cpu_note()}; {_load()}", first, peak))
+        before = numba.get_num_threads()
+        try:
+            numba.set_num_threads(1)
+            t1 = _median(run, repeats)
+        finally:
+            numba.set_num_threads(before)
+        rows.append(_row("completion (inpaint patchmatch, defaults)", "cpu (1 thread)", size, t1, 1 / t1,
+                         "images/s", f"1 thread; {_cpu_note()}; {_load()}"))
+
+    from imgkit.device import cuda_simulator, gpu_status
+
+    ok, why = gpu_status("numba")
+    n = sizes[0]
+    size = f"{n}x{n}x3, blob hole 10%"
+    if ok and not cuda_simulator():  # pragma: no cover - needs a GPU
+        import cupy
+
+        img = cupy.asarray(data.photo("astronaut", n))
+        mask = cupy.asarray(data.mask("blobs", (n, n), area=0.10))
+
+        def run_gpu():
+            imgkit.inpaint(img, mask, method="patchmatch", seed=0, device="cuda")
+            cupy.cuda.Device().synchronize()
+
+        t = _median(run_gpu, repeats)
+        rows.append(_row("completion (inpaint patchmatch, defaults)", "cuda", size, t, 1 / t, "images/s",
+                         cupy.cuda.runtime.getDeviceProperties(0)["name"].decode()))
+    else:
+        rows.append(_row("completion (inpaint patchmatch, defaults)", "cuda", size, None, None, "images/s",
                          f"skipped: {why}"))
     return rows
 

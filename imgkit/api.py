@@ -73,6 +73,7 @@ def _prepare(
         seed=seed,
         progress=progress,
         callback=callback,
+        return_info=return_info,
     )
     return ctx, opts, return_info
 

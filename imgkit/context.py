@@ -98,6 +98,9 @@ class RunContext:
         Show a progress bar.
     callback : callable or None
         ``callback(step, total, state)``; returning ``True`` stops the run early.
+    return_info : bool
+        The caller asked for the :class:`Info` record (``return_info=True``); methods may skip
+        collecting bulky teaching data (per-step images) when it is False.
     """
 
     method: str
@@ -107,6 +110,7 @@ class RunContext:
     progress: bool = False
     callback: Callback | None = None
     timings: dict[str, float] = field(default_factory=dict)
+    return_info: bool = True
 
     def rng(self, stream: int = 0) -> np.random.Generator:
         """A NumPy generator for this run; ``stream`` separates independent uses."""

@@ -15,3 +15,8 @@ FASTMATH = {"nsz", "arcp", "contract", "afn", "reassoc"}
 #: depends on this value (band edges), never on the thread count. ``>= H`` gives the classic
 #: sequential scan.
 PM_BAND_ROWS = int(os.environ.get("IMGKIT_PM_BAND_ROWS", "16"))
+
+#: CPU kernels run their threaded version only from this many pixels to solve (or vote) on;
+#: below it they run sequentially: waking threads costs more than it saves (much more on a
+#: machine whose cores are busy). Results do not depend on it.
+PM_PARALLEL_MIN_PIXELS = int(os.environ.get("IMGKIT_PM_PARALLEL_MIN_PIXELS", "8192"))

@@ -83,6 +83,16 @@ CPU parallelisation (``numba.njit(parallel=True)``)
     ``tests/test_patchmatch_engine.py``). The result depends on ``band_rows`` but never on the
     number of threads. ``band_rows >= H`` is the paper's sequential algorithm.
 
+    Cost: about 80 % of the time is random search, and most of that is waiting for the first
+    row of each random source patch to arrive from memory. The candidates of a pixel do not depend
+    on each other's outcome (the window is centred on the post-propagation match), so all are
+    drawn first and their first rows prefetched (``llvm.prefetch``), which overlaps the misses.
+    Each iteration is one parallel region (a band computes its rows' initial distances before its
+    first scan and normalises them after its last; only the rows read across band edges are
+    snapshotted between regions), and problems with fewer than
+    ``kernels.config.PM_PARALLEL_MIN_PIXELS`` pixels to solve run the same code on one thread
+    (waking threads would cost more than it saves). Neither changes any result.
+
 CUDA twin (``numba.cuda.jit``, one thread per target pixel)
     Sequential propagation does not map to thousands of threads, so the twin uses jump-flood
     propagation as in the PatchMatch paper's GPU version: each iteration runs steps
@@ -108,7 +118,10 @@ from typing import Any
 
 import numba
 import numpy as np
-from numba import cuda, prange
+from llvmlite import ir
+from numba import cuda, prange, types
+from numba.core import cgutils
+from numba.extending import intrinsic
 
 from . import config
 
@@ -181,17 +194,25 @@ def _dist_py(T, S, C, ty, tx, sy, sx, half, wpix, kern, use_w, use_k, limit):
         a2 = np.float32(0.0)
         a3 = np.float32(0.0)
         if use_w:
-            kr = kern[dy + half]
+            kr = kern[0]  # (1, C) placeholder without a kernel: never indexed past row 0
+            if use_k:
+                kr = kern[dy + half]
+            wr = wpix[ty + dy]
             for i in range(np.uint64(0), np.uint64(x1 - x0 + 1)):
-                wp = wpix[ty + dy, np.uint64(tx + x0) + i]
+                wp = wr[np.uint64(tx + x0) + i]
                 if wp != 0:
                     o = i * cc
+                    px = np.float32(0.0)  # this pixel's (kernel-weighted) squared distance
                     for c in range(np.uint64(0), cc):
                         d = tr[bt + o + c] - sr[bs + o + c]
                         if use_k:
-                            a0 += wp * kr[bk + o + c] * d * d
+                            px += kr[bk + o + c] * d * d
                         else:
-                            a0 += wp * d * d
+                            px += d * d
+                    if i % np.uint64(2) == np.uint64(0):
+                        a0 += wp * px
+                    else:
+                        a1 += wp * px
         elif use_k:
             kr = kern[dy + half]
             for j in range(np.uint64(0), n):
@@ -285,6 +306,28 @@ _d_pick = cuda.jit(device=True)(_rebind(_pick_py, _gpu_ns))
 # ---------------------------------------------------------------------------------------------
 
 
+@intrinsic
+def _prefetch(typingctx, arr, i, j):
+    """Hint the CPU to fetch ``arr[i, j]`` into the cache (LLVM ``llvm.prefetch``; no effect on
+    results; the address is never dereferenced, so any index is safe)."""
+    sig = types.void(arr, i, j)
+
+    def codegen(context, builder, signature, args):
+        aryty = signature.args[0]
+        ary = context.make_array(aryty)(context, builder, args[0])
+        ptr = cgutils.get_item_pointer(context, builder, aryty, ary, [args[1], args[2]],
+                                       wraparound=False, boundscheck=False)
+        i8p = ir.IntType(8).as_pointer()
+        i32 = ir.IntType(32)
+        fnty = ir.FunctionType(ir.VoidType(), [i8p, i32, i32, i32])
+        fn = cgutils.get_or_insert_function(builder.module, fnty, "llvm.prefetch.p0i8")
+        builder.call(fn, [builder.bitcast(ptr, i8p), i32(0), i32(3), i32(1)])  # read, high locality
+        return context.get_dummy_value()
+
+    return sig, codegen
+
+
+
 @numba.njit(cache=True)
 def _scan_band(T, S, C, nnf, dist, snap, solve, valid, wpix, kern, use_w, use_k, half, r0, r1, fwd, it,
                seed_lo, seed_hi, lo_y, hi_y, lo_x, hi_x):
@@ -294,8 +337,9 @@ def _scan_band(T, S, C, nnf, dist, snap, solve, valid, wpix, kern, use_w, use_k,
     Ws = S.shape[1] // C
     step = 1 if fwd else -1
     r_max = max(Hs, Ws)
-    for i in range(r1 - r0):
-        y = r0 + i if fwd else r1 - 1 - i
+    cand = np.empty((64, 2), np.int64)  # random-search candidates of one pixel (≤ 64 radii)
+    for row in range(r1 - r0):
+        y = r0 + row if fwd else r1 - 1 - row
         for j in range(W):
             x = j if fwd else W - 1 - j
             if not solve[y, x]:
@@ -326,11 +370,15 @@ def _scan_band(T, S, C, nnf, dist, snap, solve, valid, wpix, kern, use_w, use_k,
                     if d < bd:
                         by, bx, bd = cy, cx, d
             # random search around the post-propagation source v0
+            # (the candidates do not depend on each other's outcome: all are drawn first and the
+            # first row of each source patch is prefetched, so the cache misses of these random
+            # reads overlap instead of stalling one after the other; same candidates, same order)
             vy = by
             vx = bx
             base = _base(seed_lo, seed_hi, it, y * W + x)
             r = r_max
             k = 0
+            nc = 0
             while r >= 1:
                 ya = max(vy - r, lo_y)
                 yb = min(vy + r, hi_y)
@@ -340,6 +388,14 @@ def _scan_band(T, S, C, nnf, dist, snap, solve, valid, wpix, kern, use_w, use_k,
                 cx = _pick(xa, xb, _draw(base, k + 1))
                 k += 2
                 r = r // 2
+                cand[nc, 0] = cy
+                cand[nc, 1] = cx
+                nc += 1
+                _prefetch(S, cy - half, (cx - half) * C)
+                _prefetch(S, cy - half, (cx + half) * C + C - 1)
+            for i in range(nc):
+                cy = cand[i, 0]
+                cx = cand[i, 1]
                 if (cy != by or cx != bx) and valid[cy, cx]:
                     d = _dist(T, S, C, y, x, cy, cx, half, wpix, kern, use_w, use_k, bd)
                     if d < bd:
@@ -349,39 +405,49 @@ def _scan_band(T, S, C, nnf, dist, snap, solve, valid, wpix, kern, use_w, use_k,
             dist[y, x] = bd
 
 
-@numba.njit(parallel=True, cache=True)
-def _raw_distances_cpu(T, S, C, nnf, dist, valid, wpix, kern, use_w, use_k, half, lo_y, hi_y, lo_x, hi_x,
-                       check_valid):
-    H = T.shape[0]
+def _row_distances_py(T, S, C, nnf, dist, valid, wpix, kern, use_w, use_k, half, lo_y, hi_y, lo_x, hi_x,
+                      check_valid, y):
+    # Raw distance of every entry of row y (inf for entries that are not usable centres).
     W = T.shape[1] // C
-    for yy in prange(H):
-        y = np.int64(yy)  # prange indices may be typed unsigned
-        for x in range(W):
-            sy = np.int64(nnf[y, x, 0])
-            sx = np.int64(nnf[y, x, 1])
-            if sy < lo_y or sy > hi_y or sx < lo_x or sx > hi_x or (check_valid and not valid[sy, sx]):
-                dist[y, x] = np.inf
-            else:
-                dist[y, x] = _dist(T, S, C, y, x, sy, sx, half, wpix, kern, use_w, use_k, np.inf)
+    for x in range(W):
+        sy = np.int64(nnf[y, x, 0])
+        sx = np.int64(nnf[y, x, 1])
+        if sy < lo_y or sy > hi_y or sx < lo_x or sx > hi_x or (check_valid and not valid[sy, sx]):
+            dist[y, x] = np.inf
+        else:
+            dist[y, x] = _dist(T, S, C, y, x, sy, sx, half, wpix, kern, use_w, use_k, np.inf)
 
 
-@numba.njit(parallel=True, cache=True)
-def _normalise_cpu(dist, wpix, kbar, use_w, use_k, half):
+def _row_normalise_py(dist, wpix, kbar, use_w, use_k, half, y):
+    # D = raw / N(p) along row y (0 where N(p) = 0 and the entry is usable).
     H = dist.shape[0]
     W = dist.shape[1]
-    for yy in prange(H):
-        y = np.int64(yy)
-        for x in range(W):
-            n = _norm(y, x, H, W, half, wpix, kbar, use_w, use_k)
-            if n > 0:
-                dist[y, x] = dist[y, x] / n
-            elif dist[y, x] < np.inf:
-                dist[y, x] = 0.0
+    for x in range(W):
+        n = _norm(y, x, H, W, half, wpix, kbar, use_w, use_k)
+        if n > 0:
+            dist[y, x] = dist[y, x] / n
+        elif dist[y, x] < np.inf:
+            dist[y, x] = 0.0
 
 
-@numba.njit(parallel=True, cache=True)
-def _patchmatch_cpu(T, S, C, nnf, dist, solve, valid, wpix, kern, use_w, use_k, half, iterations, seed_lo,
-                    seed_hi, band_rows):
+_row_distances = numba.njit(cache=True)(_row_distances_py)
+_row_normalise = numba.njit(cache=True)(_row_normalise_py)
+
+
+def _distances_cpu_py(T, S, C, nnf, dist, valid, wpix, kern, kbar, use_w, use_k, half, lo_y, hi_y, lo_x,
+                      hi_x, check_valid):
+    for yy in prange(T.shape[0]):
+        y = np.int64(yy)  # prange indices may be typed unsigned
+        _row_distances(T, S, C, nnf, dist, valid, wpix, kern, use_w, use_k, half, lo_y, hi_y, lo_x, hi_x,
+                       check_valid, y)
+        _row_normalise(dist, wpix, kbar, use_w, use_k, half, y)
+
+
+def _patchmatch_cpu_py(T, S, C, nnf, dist, solve, valid, wpix, kern, kbar, use_w, use_k, half, iterations,
+                       seed_lo, seed_hi, band_rows):
+    # One parallel region per iteration: a band computes the initial distances of its rows before
+    # its first scan and normalises them after its last one (both only touch the band's own rows),
+    # and the snapshot read across band edges is taken, between regions, of the edge rows only.
     H = T.shape[0]
     Hs = S.shape[0]
     Ws = S.shape[1] // C
@@ -390,19 +456,38 @@ def _patchmatch_cpu(T, S, C, nnf, dist, solve, valid, wpix, kern, use_w, use_k, 
     lo_x = half
     hi_x = Ws - 1 - half
     snap = np.empty_like(nnf)
-    for it in range(iterations):
+    n_pass = max(iterations, 1)
+    for it in range(n_pass):
         fwd = it % 2 == 0
-        for y in prange(H):
-            snap[y] = nnf[y]
         shift = 0 if fwd else band_rows // 2
         nb = (H + shift + band_rows - 1) // band_rows
+        for b in range(nb):  # the row each band reads across its leading edge
+            row = max(b * band_rows - shift, 0) - 1 if fwd else min((b + 1) * band_rows - shift, H)
+            if 0 <= row < H:
+                snap[row] = nnf[row]
         for bb in prange(nb):
             b = np.int64(bb)
             r0 = max(b * band_rows - shift, 0)
             r1 = min((b + 1) * band_rows - shift, H)
             if r1 > r0:
-                _scan_band(T, S, C, nnf, dist, snap, solve, valid, wpix, kern, use_w, use_k, half, r0, r1,
-                           fwd, it, seed_lo, seed_hi, lo_y, hi_y, lo_x, hi_x)
+                if it == 0:
+                    for y in range(r0, r1):
+                        _row_distances(T, S, C, nnf, dist, valid, wpix, kern, use_w, use_k, half, lo_y,
+                                       hi_y, lo_x, hi_x, True, y)
+                if iterations > 0:
+                    _scan_band(T, S, C, nnf, dist, snap, solve, valid, wpix, kern, use_w, use_k, half, r0,
+                               r1, fwd, it, seed_lo, seed_hi, lo_y, hi_y, lo_x, hi_x)
+                if it == n_pass - 1:
+                    for y in range(r0, r1):
+                        _row_normalise(dist, wpix, kbar, use_w, use_k, half, y)
+
+
+# Each CPU driver twice: threaded, and sequential for small problems, where waking threads costs
+# more than it saves (config.PM_PARALLEL_MIN_PIXELS). Both give the same bytes.
+_distances_par = numba.njit(parallel=True, cache=True)(_distances_cpu_py)
+_distances_seq = numba.njit(cache=True)(_distances_cpu_py)
+_patchmatch_par = numba.njit(parallel=True, cache=True)(_patchmatch_cpu_py)
+_patchmatch_seq = numba.njit(cache=True)(_patchmatch_cpu_py)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -796,8 +881,8 @@ def patch_distances(
     H, W = T.shape[0], T.shape[1] // C
     dist = xp.empty((H, W), dtype=np.float32)
     if device == "cpu":
-        _raw_distances_cpu(T, S, C, nnf, dist, valid, *wargs, *bounds, False)
-        _normalise_cpu(dist, wpix, kbar, use_w, use_k, half)
+        run = _distances_par if H * W >= config.PM_PARALLEL_MIN_PIXELS else _distances_seq
+        run(T, S, C, nnf, dist, valid, wpix, wargs[1], kbar, use_w, use_k, half, *bounds, False)
     else:
         grid, block = _grid(H, W)
         _raw_distances_gpu[grid, block](T, S, C, nnf, dist, valid, *wargs, *bounds, False)
@@ -905,9 +990,10 @@ def patchmatch(
         rows = config.PM_BAND_ROWS if band_rows is None else int(band_rows)
         if rows < 1:
             raise ValueError(f"band_rows must be ≥ 1; got {band_rows!r}")
-        _raw_distances_cpu(T, S, C, nnf, dist, valid, *wargs, *bounds, True)
-        _patchmatch_cpu(T, S, C, nnf, dist, solve, valid, *wargs, iterations, seed_lo, seed_hi, rows)
-        _normalise_cpu(dist, wpix, kbar, use_w, use_k, half)
+        work = int(solve.sum()) if iterations > 0 else H * W
+        run = _patchmatch_par if work >= config.PM_PARALLEL_MIN_PIXELS else _patchmatch_seq
+        run(T, S, C, nnf, dist, solve, valid, wpix, wargs[1], kbar, use_w, use_k, half, iterations, seed_lo,
+            seed_hi, rows)
         return nnf, dist
     grid, block = _grid(H, W)
     _raw_distances_gpu[grid, block](T, S, C, nnf, dist, valid, *wargs, *bounds, True)
