@@ -161,7 +161,7 @@ def test_grey_image_replicated_to_rgb(models, case):
 
 def test_traced_conv_net_and_alpha(models, case):
     img, m = case
-    rgba = np.concatenate([img, np.full(img.shape[:2] + (1,), 0.5, np.float32)], axis=2)
+    rgba = np.concatenate([img, np.full((*img.shape[:2], 1), 0.5, np.float32)], axis=2)
     out = imgkit.inpaint(rgba, m, method="lama", weights=models["traced"])
     assert out.shape == rgba.shape
     np.testing.assert_array_equal(out[..., 3], rgba[..., 3])
