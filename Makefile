@@ -11,7 +11,7 @@ PIP    := $(PY) -m pip --disable-pip-version-check
 STAMP  := $(VENV)/.imgkit-installed
 EXTRAS ?= deep,bench,batch,dev
 
-.PHONY: demo test lint setup clean bench-quick
+.PHONY: demo test lint setup clean bench-quick bench
 
 setup: $(STAMP)
 
@@ -29,8 +29,14 @@ test: $(STAMP)
 	$(PY) -m ruff check imgkit kernels benchmarks tests examples
 	$(PY) -m pytest
 
+# Benchmarks (see benchmarks/README.md): the peers extra adds the external reference rows.
 bench-quick: $(STAMP)
-	$(PY) -m benchmarks inpaint --quick --out benchmarks/results/quick
+	$(PIP) install --quiet -e ".[peers]"
+	$(PY) -m benchmarks all --quick --out benchmarks/results/quick
+
+bench: $(STAMP)
+	$(PIP) install --quiet -e ".[peers]"
+	$(PY) -m benchmarks all --max-row-s 120 --out benchmarks/results/full
 
 clean:
 	rm -rf $(VENV) demo_output .pytest_cache

@@ -28,6 +28,7 @@ from .errors import (
     WeightsNotFoundError,
 )
 from .io import load_image, load_mask, save_image
+from .nnf import nnf, nnf_to_rgb
 from .registry import get_method, list_methods
 
 __all__ = [
@@ -52,6 +53,8 @@ __all__ = [
     "load_image",
     "load_mask",
     "metrics",
+    "nnf",
+    "nnf_to_rgb",
     "save_image",
     "stylize",
 ]
@@ -60,7 +63,7 @@ __all__ = [
 def __getattr__(name: str):
     # Submodules that pull in more than the core (metrics may load torch lazily, batch needs
     # dask) are imported on first attribute access.
-    if name in ("metrics", "batch"):
+    if name in ("metrics", "batch", "data"):
         import importlib
 
         return importlib.import_module(f".{name}", __name__)

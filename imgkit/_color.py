@@ -11,7 +11,10 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["rgb_to_lab", "lab_to_rgb", "rgb_to_yiq", "yiq_to_rgb", "luminance", "get_xp"]
+__all__ = [
+    "rgb_to_lab", "lab_to_rgb", "rgb_to_yiq", "yiq_to_rgb", "luminance", "get_xp", "match_color",
+    "match_mean_std",
+]
 
 _RGB2XYZ = np.array(
     [[0.412453, 0.357580, 0.180423], [0.212671, 0.715160, 0.072169], [0.019334, 0.119193, 0.950227]],
@@ -81,3 +84,37 @@ def yiq_to_rgb(yiq: Any) -> Any:
 def luminance(rgb: Any) -> Any:
     """Y of YIQ: 0.299 R + 0.587 G + 0.114 B, shape (H, W)."""
     return (0.299 * rgb[..., 0] + 0.587 * rgb[..., 1] + 0.114 * rgb[..., 2]).astype(np.float32)
+
+
+def match_mean_std(src: Any, ref: Any, eps: float = 1e-6) -> Any:
+    """Affinely map ``src`` so that its mean and standard deviation are those of ``ref``
+    (whole arrays; used for luminance channels)."""
+    xp = get_xp(src)
+    mu_s, sd_s = src.mean(), src.std()
+    mu_r, sd_r = ref.mean(), ref.std()
+    return ((src - mu_s) * (sd_r / xp.maximum(sd_s, eps)) + mu_r).astype(np.float32)
+
+
+def match_color(src: Any, ref: Any, eps: float = 1e-5) -> Any:
+    """Linear colour transfer: give ``src`` (H, W, 3) the RGB mean and covariance of ``ref``.
+
+    ``x' = A (x − μ_s) + μ_r`` with ``A = Σ_r^{1/2} Σ_s^{−1/2}`` (symmetric matrix square
+    roots, the "image analogies" variant of Gatys et al. 2016, "Preserving Color in Neural
+    Artistic Style Transfer", arXiv:1606.05897, §2.1); ``eps`` regularises the covariances.
+    The result is clipped to [0, 1].
+    """
+    xp = get_xp(src)
+    s = src.reshape(-1, 3).astype(np.float64)
+    r = ref.reshape(-1, 3).astype(np.float64)
+    mu_s, mu_r = s.mean(0), r.mean(0)
+    eye = xp.eye(3) * eps
+    cov_s = (s - mu_s).T @ (s - mu_s) / s.shape[0] + eye
+    cov_r = (r - mu_r).T @ (r - mu_r) / r.shape[0] + eye
+
+    def sqrtm(c: Any, power: float) -> Any:
+        w, v = xp.linalg.eigh(c)
+        return (v * xp.maximum(w, eps) ** power) @ v.T
+
+    a = sqrtm(cov_r, 0.5) @ sqrtm(cov_s, -0.5)
+    out = (s - mu_s) @ a.T + mu_r
+    return xp.clip(out, 0.0, 1.0).reshape(src.shape).astype(np.float32)

@@ -11,7 +11,8 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["deterministic", "torch_device", "to_tensor", "from_tensor", "generator", "require_torch"]
+__all__ = ["deterministic", "torch_device", "to_tensor", "from_tensor", "generator", "require_torch",
+           "resize_tensor"]
 
 
 def require_torch():
@@ -83,3 +84,19 @@ def deterministic(device: Any) -> Iterator[None]:
     finally:
         torch.use_deterministic_algorithms(saved[0], warn_only=saved[1])
         cudnn.deterministic, cudnn.benchmark = saved[2], saved[3]
+
+
+def resize_tensor(t: Any, size: tuple[int, int]) -> Any:
+    """Bilinear resize of a ``(B, C, H, W)`` tensor to ``size`` = (H', W').
+
+    Pixel centres are aligned (``align_corners=False``, as :func:`imgkit._pyramid.resize`);
+    when shrinking, the filter is widened to the output pixel spacing (``antialias=True``)
+    so that large reductions average instead of aliasing.
+    """
+    import torch.nn.functional as F
+
+    size = (int(size[0]), int(size[1]))
+    if tuple(t.shape[-2:]) == size:
+        return t
+    shrink = size[0] < t.shape[-2] or size[1] < t.shape[-1]
+    return F.interpolate(t, size=size, mode="bilinear", align_corners=False, antialias=shrink)

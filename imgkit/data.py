@@ -27,7 +27,9 @@ TEXTURES = ("brick", "grass", "gravel")
 #: Kinds of hole masks :func:`mask` draws.
 MASK_KINDS = ("box", "strokes", "thick", "blobs")
 
-_OTHER = ("camera", "moon", "coins", "cat", "retina", "colorwheel")
+_OTHER = ("camera", "moon", "coins", "cat", "retina", "colorwheel", "motorcycle_left")
+# Images that skimage.data returns as part of a tuple (name -> loader).
+_LOADERS = {"motorcycle_left": lambda sk: sk.stereo_motorcycle()[0]}
 
 
 def photo(name: str, size: int | tuple[int, int] | None = 128, *, rgb: bool = True) -> np.ndarray:
@@ -37,7 +39,7 @@ def photo(name: str, size: int | tuple[int, int] | None = 128, *, rgb: bool = Tr
     ----------
     name : str
         One of :data:`PHOTOS`, :data:`TEXTURES` or ``camera``, ``moon``, ``coins``, ``cat``,
-        ``retina``, ``colorwheel``.
+        ``retina``, ``colorwheel``, ``motorcycle_left`` (left view of the stereo pair).
     size : int or (int, int) or None
         Output side (square centre crop, then area-averaged resize), or ``(H, W)`` for a
         resize without cropping; ``None`` keeps the original.
@@ -55,7 +57,7 @@ def photo(name: str, size: int | tuple[int, int] | None = 128, *, rgb: bool = Tr
         raise InvalidOptionError(
             f"unknown photo {name!r}; choose one of {', '.join(PHOTOS + TEXTURES + _OTHER)}"
         )
-    img = getattr(skdata, name)()
+    img = _LOADERS[name](skdata) if name in _LOADERS else getattr(skdata, name)()
     img = img.astype(np.float32) / (255.0 if img.dtype == np.uint8 else 1.0)
     if img.ndim == 3:
         img = img[:, :, :3]

@@ -1,0 +1,271 @@
+"""``python -m benchmarks``: compare every registered imgkit method on quality and speed.
+
+::
+
+    python -m benchmarks inpaint|style|analogy|kernels|all [--quick] [--methods M ...]
+        [--sizes N ...] [--images NAME ...] [--variants V ...] [--device cpu|cuda ...]
+        [--out DIR] [--resume] [--repeats N] [--budget S] [--max-row-s S]
+        [--option METHOD.NAME=VALUE ...] [--no-firstcall] [--no-peers] [--no-metrics]
+        [--no-progress] [--list]
+    python -m benchmarks report --out DIR     # rebuild summary.md, plots and grids from the CSVs
+
+Writes into ``--out`` (default ``benchmarks/results/quick`` or ``benchmarks/results/full``):
+``<task>.csv`` (one row per case × method × device), ``firstcall.csv``, ``kernels.csv``,
+``summary.md``, ``plots/*.png``, ``grids/*.png``, ``images/`` (the outputs shown in the grids)
+and ``meta.json`` (machine, versions, commit, settings). See ``benchmarks/README.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import shutil
+import sys
+from pathlib import Path
+from typing import Any
+
+TASKS = ("inpaint", "style", "analogy", "kernels")
+HERE = Path(__file__).resolve().parent
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="python -m benchmarks",
+        description="imgkit benchmark suite: quality and speed of every registered method.",
+    )
+    p.add_argument("command", choices=(*TASKS, "all", "report"),
+                   help="which benchmark to run ('all' runs the four; 'report' rebuilds the report)")
+    p.add_argument("--quick", action="store_true",
+                   help="small case set, fewer repeats and cheaper deep settings (a few minutes)")
+    p.add_argument("--methods", nargs="+", metavar="NAME",
+                   help="only these methods / peers / references (default: all registered + peers)")
+    p.add_argument("--sizes", nargs="+", type=int, metavar="PX", help="image sides in pixels")
+    p.add_argument("--images", nargs="+", metavar="NAME",
+                   help="photos (skimage.data names via imgkit.data) to use as inpainting images, "
+                        "style contents and analogy B images")
+    p.add_argument("--variants", nargs="+", metavar="V",
+                   help="mask kinds (inpaint), style images (style) or filters (analogy)")
+    p.add_argument("--device", nargs="+", default=["cpu"], choices=("cpu", "cuda", "auto"),
+                   help="device(s) to run on; rows per device (default: cpu)")
+    p.add_argument("--out", type=Path, help="output folder (default benchmarks/results/{quick,full})")
+    p.add_argument("--resume", action="store_true",
+                   help="keep rows already in the CSVs (status ok) and run only the missing ones")
+    p.add_argument("--repeats", type=int, help="timed calls per row after the warm-up (default 5; quick 3)")
+    p.add_argument("--budget", type=float, metavar="S",
+                   help="stop repeating once a row's timed calls add up to S seconds (default 3; quick 1)")
+    p.add_argument("--max-row-s", type=float, metavar="S",
+                   help="skip (and say so) a method at a size where one call is expected to take "
+                        "more than S seconds, extrapolated ∝ pixels from smaller sizes")
+    p.add_argument("--option", action="append", default=[], metavar="METHOD.NAME=VALUE",
+                   help="set a method option for this run (repeatable), e.g. dip.iterations=200")
+    p.add_argument("--no-firstcall", dest="firstcall", action="store_false",
+                   help="do not measure first-call time and memory in fresh processes")
+    p.add_argument("--no-peers", dest="peers", action="store_false",
+                   help="leave out the external peers (pypatchmatch, resynthesizer)")
+    p.add_argument("--no-metrics", dest="metrics", action="store_false",
+                   help="time only; quality columns are reported n/a")
+    p.add_argument("--no-progress", dest="progress", action="store_false", help="hide progress bars")
+    p.add_argument("--list", action="store_true", help="list cases and candidates, run nothing")
+    return p
+
+
+def _check_methods(names: list[str], tasks: list[str]) -> str | None:
+    from .candidates import all_candidate_names
+
+    known: dict[str, list[str]] = {}
+    for t in tasks:
+        if t != "kernels":
+            for n in all_candidate_names(t):
+                known.setdefault(n, []).append(t)
+    unknown = [n for n in names if n not in known]
+    if unknown:
+        return (f"unknown method(s) {', '.join(map(repr, unknown))} for {', '.join(tasks)}; "
+                f"known: {', '.join(sorted(known))}")
+    return None
+
+
+def _list(tasks: list[str], cfg: Any) -> None:
+    from .candidates import build_candidates
+    from .cases import build_cases
+    from .kernels import discover
+
+    for t in tasks:
+        if t == "kernels":
+            print(f"kernels: {', '.join(discover()) or 'no benchmarks/speed_*.py module'}")
+            continue
+        images, variants = cfg.for_task(t)
+        cases = build_cases(t, quick=cfg.quick, images=images, variants=variants, sizes=cfg.sizes)
+        cands = build_candidates(t, quick=cfg.quick, names=cfg.methods,
+                                 option_overrides=cfg.option_overrides, peers=cfg.peers)
+        print(f"{t}: {len(cases)} cases, e.g. {', '.join(c.id for c in cases[:4])}")
+        for c in cands:
+            ov = ", ".join(f"{k}={v[0]!r} (default {v[1]!r})" for k, v in c.overrides.items())
+            state = f"skipped: {c.unavailable}" if c.unavailable else "ok"
+            print(f"  {c.name:<18} {c.kind:<9} {c.family:<9} {state}{'; ' + ov if ov else ''}")
+
+
+def _write_kernels(out: Path, rows: list[dict[str, Any]]) -> None:
+    from .kernels import KERNEL_COLUMNS
+    from .runner import _fmt
+
+    with open(out / "kernels.csv", "w", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=KERNEL_COLUMNS, extrasaction="ignore")
+        w.writeheader()
+        for r in rows:
+            w.writerow({k: _fmt(r.get(k, "")) for k in KERNEL_COLUMNS})
+
+
+class OutputBusyError(RuntimeError):
+    """Another live benchmark process is writing to the same output folder."""
+
+
+class _OutLock:
+    """``DIR/.lock`` holding the writer's PID, so two runs never append to the same CSVs."""
+
+    def __init__(self, out: Path):
+        self.path = out / ".lock"
+
+    def __enter__(self) -> _OutLock:
+        import os
+
+        for _ in range(2):
+            try:
+                fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+            except FileExistsError:
+                try:
+                    pid = int(self.path.read_text().strip() or 0)
+                    os.kill(pid, 0)
+                except (ValueError, ProcessLookupError, FileNotFoundError):
+                    self.path.unlink(missing_ok=True)  # stale lock of a run that died
+                    continue
+                except PermissionError:
+                    pass
+                raise OutputBusyError(
+                    f"another benchmark run (pid {pid}) is writing to {self.path.parent}; wait for "
+                    f"it, stop it, or choose another --out") from None
+            with os.fdopen(fd, "w") as fh:
+                fh.write(str(os.getpid()))
+            return self
+        raise OutputBusyError(f"cannot take the lock {self.path}")
+
+    def __exit__(self, *exc: object) -> None:
+        self.path.unlink(missing_ok=True)
+
+
+def run(tasks: list[str], cfg: Any, argv_display: list[str]) -> Path:
+    """Run ``tasks`` with ``cfg`` (a :class:`benchmarks.runner.Config`) and write the report.
+
+    Raises :class:`OutputBusyError` when another live run writes to ``cfg.out``.
+    """
+    cfg.out.mkdir(parents=True, exist_ok=True)
+    with _OutLock(cfg.out):
+        return _run(tasks, cfg, argv_display)
+
+
+def _run(tasks: list[str], cfg: Any, argv_display: list[str]) -> Path:
+    import datetime as dt
+    import os
+
+    from .kernels import kernel_table
+    from .measure import machine_info
+    from .report import write_report
+    from .runner import run_task
+
+    out = cfg.out
+    meta_path = out / "meta.json"
+    meta: dict[str, Any] = json.loads(meta_path.read_text()) if meta_path.exists() else {}
+    meta.update(machine_info(tuple(cfg.devices)))
+    meta["settings"] = dict(cfg.settings(), grid_cell=cfg.grid_cell)
+    meta["argv_display"] = argv_display
+    meta["method_notes"] = {
+        "wall_time": "median of up to `repeats` timed calls after one warm-up call per candidate; "
+                     "a row stops repeating once its calls add up to `row_budget_s`",
+        "first_call": "fresh process, empty NUMBA_CACHE_DIR: lazy imports + JIT + weights + run",
+        "peak_rss_mb": "VmHWM of the fresh process after the first call (whole process)",
+        "call_rss_delta_mb": "peak RSS sampled every 1 ms during a second call minus RSS before it",
+        "tracemalloc_peak_mb": "tracemalloc peak of a second call (Python/NumPy allocations only)",
+    }
+    def stamp() -> str:
+        return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+
+    for task in tasks:
+        record = {"command": "python -m " + " ".join(argv_display), "started": stamp(),
+                  "load_start": [round(x, 2) for x in os.getloadavg()],
+                  "git_commit": meta.get("git_commit"), "settings": meta["settings"]}
+        if cfg.resume and task in meta.get("runs", {}):
+            prev = meta["runs"][task]
+            record["earlier"] = [*prev.pop("earlier", []), prev]  # the runs this one resumes
+        if task != "kernels" and not cfg.resume:
+            shutil.rmtree(out / "images" / task, ignore_errors=True)
+        if task == "kernels":
+            _write_kernels(out, kernel_table(cfg.quick, meta, cfg.kernel_modules))
+        else:
+            run_task(task, cfg, meta)
+        record.update(finished=stamp(), load_end=[round(x, 2) for x in os.getloadavg()])
+        meta.setdefault("runs", {})[task] = record
+        meta_path.write_text(json.dumps(meta, indent=2, default=str))
+    meta["finished"] = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+    meta["load_avg_end"] = [round(x, 2) for x in os.getloadavg()]
+    meta_path.write_text(json.dumps(meta, indent=2, default=str))
+    present = [t for t in TASKS if (out / f"{t}.csv").exists()]
+    return write_report(out, present, figures=cfg.plots)
+
+
+def main(argv: list[str] | None = None) -> int:
+    from .candidates import parse_option_overrides
+    from .runner import Config
+
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args = build_parser().parse_args(argv)
+    if args.command == "report":
+        from .report import write_report
+
+        out = args.out or HERE / "results" / ("quick" if args.quick else "full")
+        present = [t for t in TASKS if (out / f"{t}.csv").exists()]
+        if not present:
+            print(f"error: no benchmark CSV in {out}", file=sys.stderr)
+            return 2
+        print(write_report(out, present))
+        return 0
+    tasks = list(TASKS) if args.command == "all" else [args.command]
+    try:
+        overrides = parse_option_overrides(args.option)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if args.methods:
+        why = _check_methods(args.methods, tasks)
+        if why:
+            print(f"error: {why}", file=sys.stderr)
+            return 2
+    cfg = Config(
+        out=args.out or HERE / "results" / ("quick" if args.quick else "full"),
+        quick=args.quick, sizes=tuple(args.sizes) if args.sizes else None,
+        images=tuple(args.images) if args.images else None,
+        variants=tuple(args.variants) if args.variants else None,
+        methods=tuple(args.methods) if args.methods else None, devices=tuple(args.device),
+        repeats=args.repeats, budget_s=args.budget, max_row_s=args.max_row_s, resume=args.resume,
+        firstcall=args.firstcall, metrics=args.metrics, peers=args.peers, progress=args.progress,
+        option_overrides=overrides, option_args=tuple(args.option),
+    )
+    if args.list:
+        _list(tasks, cfg)
+        return 0
+    try:
+        summary = run(tasks, cfg, ["benchmarks", *argv])
+    except OutputBusyError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    failed = 0
+    for t in tasks:
+        p = cfg.out / f"{t}.csv"
+        if t != "kernels" and p.exists():
+            with open(p, newline="") as fh:
+                failed += sum(r["status"] == "error" for r in csv.DictReader(fh))
+    print(f"wrote {summary}" + (f" ({failed} failed rows: see 'Skipped and failed rows')" if failed else ""))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,358 @@
+"""What the suite runs: every registered imgkit method, external peers and trivial references.
+
+A :class:`Candidate` is one column of the benchmark: a name, a kind, and a ``run`` function
+``run(arrays, seed, device) -> (output, device_used)``.
+
+* ``kind="method"``: every method of :func:`imgkit.list_methods` for the task, called through the
+  public doors (:func:`imgkit.inpaint`, :func:`imgkit.stylize`, :func:`imgkit.analogy`) with
+  ``seed`` and ``device``. Defaults are used except where :data:`BENCH_OPTIONS` (or, for deep
+  methods with an ``iterations`` option, :data:`DEEP_ITERATION_CAP`) lowers a setting that is too
+  slow for a benchmark sweep; every override is printed in the Markdown summary and stored in the
+  CSV ``options`` column. ``--option METHOD.NAME=VALUE`` overrides further.
+* ``kind="peer"``: external open-source inpainting tools used as reference rows (issue 9), not
+  registered methods: PyPI ``pypatchmatch`` (C++ PatchMatch; its ``patch_size`` is a patch
+  *radius*, patches span ``2 r + 1`` pixels) at its default radius 15 and at radii 3 and 7, and
+  PyPI ``resynthesizer`` (GIMP's Resynthesizer, package defaults). Install them with
+  ``pip install -e '.[peers]'``; when absent they are reported as skipped with the reason. Peers
+  take 8-bit images (their API); their fill is composited into the float image as imgkit's door
+  does for its methods, so known pixels are not quantised.
+* ``kind="reference"``: what doing (almost) nothing scores: ``mean_fill`` (hole = mean colour of
+  the known pixels) for inpainting, ``identity`` (content / B returned unchanged) for style and
+  analogies. They anchor the tables; they are left out of win/loss counts.
+* ``kind="stand-in"``: :meth:`Candidate.from_callable` wraps any Python callable. This is the
+  documented internal hook the tests use to exercise the style and analogy reports when no
+  method is registered yet, and a way to compare an unregistered prototype against the
+  registered methods from Python (see ``benchmarks/README.md``).
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import inspect
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+__all__ = [
+    "BENCH_OPTIONS",
+    "DEEP_ITERATION_CAP",
+    "IMGKIT_TASK",
+    "Candidate",
+    "build_candidates",
+    "parse_option_overrides",
+]
+
+#: Benchmark task -> imgkit task.
+IMGKIT_TASK = {"inpaint": "inpaint", "style": "stylize", "analogy": "analogy"}
+
+#: Option overrides for benchmark runs, per (imgkit task, method) and run mode. Applied only when
+#: the method declares the option; the value is validated like a user's.
+BENCH_OPTIONS: dict[tuple[str, str], dict[str, dict[str, Any]]] = {
+    ("inpaint", "dip"): {"full": {"iterations": 500}, "quick": {"iterations": 40}},
+    ("stylize", "gatys"): {"full": {"iterations": 100}, "quick": {"iterations": 10}},
+}
+
+#: Deep methods with an ``iterations`` option that :data:`BENCH_OPTIONS` does not list run at most
+#: this many iterations (their default when smaller).
+DEEP_ITERATION_CAP = {"full": 300, "quick": 20}
+
+PEER_INSTALL = "pip install -e '.[peers]' (PyPI pypatchmatch, resynthesizer)"
+
+RunFn = Callable[[dict[str, np.ndarray], int, str], tuple[np.ndarray, str]]
+
+
+@dataclass
+class Candidate:
+    """One column of the benchmark.
+
+    Attributes
+    ----------
+    name : str
+    task : {"inpaint", "style", "analogy"}
+    kind : {"method", "peer", "reference", "stand-in"}
+    family : str
+        ``classical`` / ``deep`` for methods, ``peer``, ``reference`` or ``stand-in`` otherwise.
+    devices : tuple of str
+        Devices it can run on.
+    summary : str
+    options : dict
+        Every option value used (defaults included).
+    overrides : dict of str to (value, default)
+        Options the benchmark set away from the method's default.
+    run : callable
+        ``run(arrays, seed, device) -> (output float32 (H, W, 3), device actually used)``.
+    unavailable : str or None
+        Why it cannot run at all (reported as "skipped: <reason>").
+    rebuildable : bool
+        True when a fresh process can rebuild it by name (needed for first-call timing).
+    """
+
+    name: str
+    task: str
+    kind: str
+    family: str
+    devices: tuple[str, ...]
+    summary: str
+    options: dict[str, Any]
+    run: RunFn = field(repr=False)
+    overrides: dict[str, tuple[Any, Any]] = field(default_factory=dict)
+    unavailable: str | None = None
+    rebuildable: bool = True
+
+    @property
+    def options_json(self) -> str:
+        return json.dumps(self.options, sort_keys=True, default=str)
+
+    @classmethod
+    def from_callable(
+        cls,
+        name: str,
+        task: str,
+        func: Callable[..., Any],
+        *,
+        family: str = "stand-in",
+        summary: str = "stand-in callable",
+        options: dict[str, Any] | None = None,
+    ) -> Candidate:
+        """Wrap a plain callable as a candidate (internal hook for tests and prototypes).
+
+        ``func`` receives the task's arrays positionally and ``seed=`` by keyword:
+        ``func(image, mask, seed=)`` for inpainting, ``func(content, style, seed=)`` for style,
+        ``func(a, a_prime, b, seed=)`` for analogies, and returns a float image in [0, 1] of the
+        input's shape. It runs on the CPU only and is not timed in a fresh process.
+        """
+
+        def run(arrays: dict[str, np.ndarray], seed: int, device: str) -> tuple[np.ndarray, str]:
+            out = func(*_task_args(task, arrays), seed=seed)
+            return np.asarray(out, np.float32), "cpu"
+
+        return cls(name=name, task=task, kind="stand-in", family=family, devices=("cpu",),
+                   summary=summary, options=dict(options or {}), run=run, rebuildable=False)
+
+
+def _task_args(task: str, arrays: dict[str, np.ndarray]) -> tuple[np.ndarray, ...]:
+    if task == "inpaint":
+        return arrays["image"], arrays["mask"]
+    if task == "style":
+        return arrays["content"], arrays["style"]
+    return arrays["a"], arrays["a_prime"], arrays["b"]
+
+
+# --- registered methods ----------------------------------------------------------------------
+
+
+def parse_option_overrides(items: Sequence[str]) -> dict[str, dict[str, str]]:
+    """Parse ``METHOD.NAME=VALUE`` strings into ``{method: {name: text}}``."""
+    out: dict[str, dict[str, str]] = {}
+    for item in items:
+        head, sep, value = item.partition("=")
+        method, dot, name = head.partition(".")
+        if not sep or not dot or not method or not name:
+            raise ValueError(f"--option expects METHOD.NAME=VALUE (e.g. dip.iterations=100); got {item!r}")
+        out.setdefault(method.strip(), {})[name.strip()] = value.strip()
+    return out
+
+
+def _bench_options(spec: Any, mode: str, user: dict[str, str]) -> tuple[dict, dict, str | None]:
+    """Options for a benchmark run of ``spec``: (options, overrides, error)."""
+    defaults = spec.defaults
+    wanted: dict[str, Any] = {}
+    table = BENCH_OPTIONS.get((spec.task, spec.name))
+    declared = {o.name for o in spec.options}
+    if table is not None:
+        wanted.update({k: v for k, v in table[mode].items() if k in declared})
+    elif spec.family == "deep" and "iterations" in declared:
+        default = defaults["iterations"]
+        cap = DEEP_ITERATION_CAP[mode]
+        if isinstance(default, int) and default > cap:
+            wanted["iterations"] = cap
+    opts = dict(defaults)
+    try:
+        for k, v in wanted.items():
+            opts[k] = spec.option(k).validate(v, spec.name)
+        for k, text in user.items():
+            opts[k] = spec.option(k).parse(text, spec.name)
+    except Exception as exc:  # InvalidOptionError from the registry
+        return opts, {}, f"bad benchmark option: {exc}"
+    overrides = {k: (opts[k], defaults[k]) for k in opts if opts[k] != defaults[k]}
+    return opts, overrides, None
+
+
+def _method_candidate(spec: Any, task: str, mode: str, user: dict[str, str]) -> Candidate:
+    import imgkit
+
+    door = {"inpaint": imgkit.inpaint, "style": imgkit.stylize, "analogy": imgkit.analogy}[task]
+    opts, overrides, err = _bench_options(spec, mode, user)
+    name = spec.name
+
+    def run(arrays: dict[str, np.ndarray], seed: int, device: str) -> tuple[np.ndarray, str]:
+        out, info = door(*_task_args(task, arrays), method=name, device=device, seed=seed,
+                         return_info=True, **opts)
+        return out, info.device
+
+    missing = spec.missing()
+    return Candidate(
+        name=name, task=task, kind="method", family=spec.family, devices=tuple(spec.devices),
+        summary=spec.summary, options=opts, overrides=overrides, run=run,
+        unavailable=err or (f"not installed: {missing}" if missing else None),
+    )
+
+
+# --- peers (issue 9) -------------------------------------------------------------------------
+
+
+def _to_u8(img: np.ndarray) -> np.ndarray:
+    return np.round(np.clip(img, 0.0, 1.0) * 255.0).astype(np.uint8)
+
+
+def _composite(fill_u8: np.ndarray, image: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    fill = fill_u8.astype(np.float32) / 255.0
+    return np.where(mask[:, :, None], fill, image).astype(np.float32)
+
+
+def _import_peer(module: str, dist: str) -> tuple[Any, str | None]:
+    if importlib.util.find_spec(module) is None:
+        return None, f"not installed: PyPI {dist} is missing ({PEER_INSTALL})"
+    try:
+        mod = importlib.import_module(module)
+    except Exception as exc:  # a wheel whose native library does not load here
+        return None, f"not installed: PyPI {dist} does not import here ({type(exc).__name__}: {exc})"
+    return mod, None
+
+
+def _pypatchmatch_candidates() -> list[Candidate]:
+    pm, why = _import_peer("patchmatch", "pypatchmatch")
+    if pm is not None and not getattr(pm, "patchmatch_available", True):
+        why = "not installed: pypatchmatch's native library failed to load"
+    default = 15
+    if pm is not None:
+        default = inspect.signature(pm.inpaint).parameters["patch_size"].default
+    out = []
+    for radius, name in ((default, "pypatchmatch"), (3, "pypatchmatch_r3"), (7, "pypatchmatch_r7")):
+
+        def run(arrays, seed, device, radius=radius):
+            img, mask = arrays["image"], arrays["mask"]
+            pm.set_random_seed(int(seed))
+            fill = pm.inpaint(_to_u8(img), mask, patch_size=int(radius))
+            return _composite(fill, img, mask), "cpu"
+
+        what = "package default" if name == "pypatchmatch" else "radius"
+        out.append(Candidate(
+            name=name, task="inpaint", kind="peer", family="peer", devices=("cpu",),
+            summary=f"PyPI pypatchmatch (C++ PatchMatch inpainting), patch radius {radius} "
+                    f"({what}; {2 * radius + 1}×{2 * radius + 1} patches)",
+            options={"patch_size": radius}, run=run, unavailable=why,
+        ))
+    return out
+
+
+def _resynthesizer_candidate() -> Candidate:
+    rs, why = _import_peer("resynthesizer", "resynthesizer")
+
+    def run(arrays, seed, device):
+        from PIL import Image
+
+        img, mask = arrays["image"], arrays["mask"]
+        params = rs.getDefaultParams()
+        res = rs.resynthesize(Image.fromarray(_to_u8(img)),
+                              Image.fromarray(mask.astype(np.uint8) * 255), parameters=params)
+        return _composite(np.asarray(res), img, mask), "cpu"
+
+    opts: dict[str, Any] = {}
+    if rs is not None:
+        p = rs.getDefaultParams()
+        opts = {name: getattr(p, name) for name, _ in p._fields_}
+    return Candidate(
+        name="resynthesizer", task="inpaint", kind="peer", family="peer", devices=("cpu",),
+        summary="PyPI resynthesizer (GIMP Resynthesizer, C), package default parameters; "
+                "its random choices are not seedable through the API",
+        options=opts, run=run, unavailable=why,
+    )
+
+
+# --- references ------------------------------------------------------------------------------
+
+
+def _mean_fill(arrays, seed, device):
+    img, mask = arrays["image"], arrays["mask"]
+    out = img.copy()
+    out[mask] = img[~mask].mean(axis=0)
+    return out, "cpu"
+
+
+def _identity(key: str) -> RunFn:
+    def run(arrays, seed, device):
+        return np.array(arrays[key], np.float32), "cpu"
+
+    return run
+
+
+def _references(task: str) -> list[Candidate]:
+    if task == "inpaint":
+        return [Candidate("mean_fill", task, "reference", "reference", ("cpu",),
+                          "trivial fill: the mean colour of the known pixels", {}, _mean_fill)]
+    key, what = ("content", "the content image") if task == "style" else ("b", "B")
+    return [Candidate("identity", task, "reference", "reference", ("cpu",),
+                      f"does nothing: returns {what} unchanged", {}, _identity(key))]
+
+
+# --- all of them -----------------------------------------------------------------------------
+
+
+def build_candidates(
+    task: str,
+    *,
+    quick: bool,
+    names: Sequence[str] | None = None,
+    option_overrides: dict[str, dict[str, str]] | None = None,
+    peers: bool = True,
+    references: bool = True,
+    extra: Sequence[Candidate] = (),
+) -> list[Candidate]:
+    """Every candidate of ``task``: registered methods, then peers, references and ``extra``.
+
+    Parameters
+    ----------
+    task : {"inpaint", "style", "analogy"}
+    quick : bool
+        Use the quick-mode option overrides.
+    names : sequence of str, optional
+        Keep only these names (methods, peers, references or extras).
+    option_overrides : dict, optional
+        ``{method: {option: text}}`` from ``--option``.
+    peers, references : bool
+        Include the external peers (inpainting) and the trivial references.
+    extra : sequence of Candidate
+        Stand-ins (:meth:`Candidate.from_callable`) appended as further columns.
+    """
+    import imgkit
+
+    mode = "quick" if quick else "full"
+    user = option_overrides or {}
+    out = [_method_candidate(spec, task, mode, user.get(spec.name, {}))
+           for spec in imgkit.list_methods(IMGKIT_TASK[task])]
+    if peers and task == "inpaint":
+        out += [*_pypatchmatch_candidates(), _resynthesizer_candidate()]
+    if references:
+        out += _references(task)
+    out += [c for c in extra if c.task == task]
+    if names:
+        keep = set(names)
+        out = [c for c in out if c.name in keep]
+    return out
+
+
+def all_candidate_names(task: str) -> list[str]:
+    """Names :func:`build_candidates` knows for ``task`` (for ``--methods`` checks)."""
+    import imgkit
+
+    names = [s.name for s in imgkit.list_methods(IMGKIT_TASK[task])]
+    if task == "inpaint":
+        names += ["pypatchmatch", "pypatchmatch_r3", "pypatchmatch_r7", "resynthesizer", "mean_fill"]
+    else:
+        names += ["identity"]
+    return names

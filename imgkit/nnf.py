@@ -1,0 +1,224 @@
+"""Nearest-neighbour fields between two images (PatchMatch), and their classic colour picture.
+
+:func:`nnf` is the public door to the PatchMatch engine in :mod:`imgkit.kernels.patchmatch`,
+the engine that image completion (``inpaint(..., method="patchmatch")``) and image analogies
+build on. :func:`nnf_to_rgb` draws a field the way optical flow is drawn, for teaching.
+
+>>> import numpy as np, imgkit
+>>> from imgkit import data
+>>> src = data.photo("astronaut", 64)
+>>> tgt = src[5:45, 9:49]                      # a crop: every patch is in the source, shifted
+>>> off = imgkit.nnf(tgt, src, patch_size=7, seed=0)
+>>> off.shape, off.dtype
+((40, 40, 2), dtype('int32'))
+>>> bool((off[10:30, 10:30] == (5, 9)).all())
+True
+>>> imgkit.nnf_to_rgb(off).shape
+(40, 40, 3)
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ._image import as_float_image, as_mask, is_cupy, to_rgb
+from .api import _check_seed
+from .device import array_module, resolve_device
+from .errors import InvalidImageError, InvalidOptionError, NoSourceError
+
+__all__ = ["nnf", "nnf_to_rgb"]
+
+
+def _check_int(value: Any, name: str, lo: int, odd: bool = False) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < lo or (
+        odd and value % 2 == 0
+    ):
+        kind = "an odd integer" if odd else "an integer"
+        raise InvalidOptionError(f"{name} must be {kind} ≥ {lo}; got {value!r}")
+    return int(value)
+
+
+def nnf(
+    target: Any,
+    source: Any,
+    patch_size: int = 7,
+    iterations: int = 5,
+    seed: int | None = None,
+    device: str = "auto",
+    target_mask: Any = None,
+    source_mask: Any = None,
+    return_distances: bool = False,
+) -> Any:
+    """PatchMatch nearest-neighbour field from ``target`` patches to ``source`` patches.
+
+    For every target pixel, the offset to the centre of a similar ``patch_size`` × ``patch_size``
+    source patch (approximately the most similar: PatchMatch's propagation + random search,
+    ``iterations`` times). Patches are compared in RGB by their mean squared difference; target
+    patches are clipped at the target border, source patches always lie wholly inside the source
+    (see :mod:`imgkit.kernels.patchmatch` for the exact definition).
+
+    Parameters
+    ----------
+    target, source : array_like, shape (H, W[, C]) and (H', W'[, C'])
+        Images as everywhere in imgkit (uint8, uint16 or float in [0, 1]; C in {1, 3, 4});
+        an alpha channel is ignored, a grey image is compared with an RGB one as grey-as-RGB.
+        ``source`` must be at least ``patch_size`` in both directions.
+    patch_size : int
+        Odd patch side.
+    iterations : int
+        PatchMatch iterations (5 is the paper's usual choice).
+    seed : int or None
+        Seed of the random initialisation and search; ``None`` draws one. The same seed gives
+        the same bytes on the same device.
+    device : {"auto", "cpu", "cuda"}
+        ``"cpu"``: banded parallel Numba kernel; ``"cuda"``: the jump-flood CUDA twin.
+    target_mask : array_like of bool, shape (H, W), optional
+        Target pixels to solve (True); the others get offset ``(0, 0)`` and distance NaN.
+    source_mask : array_like of bool, shape (H', W'), optional
+        Source pixels that may be copied from (True). A source patch is used only if all its
+        pixels are allowed.
+    return_distances : bool
+        Also return the patch distance of every entry.
+
+    Returns
+    -------
+    offsets : ndarray, int32, shape (H, W, 2)
+        ``(dy, dx)`` = source centre − target pixel (CuPy when the target is CuPy).
+    distances : ndarray, float32, shape (H, W)
+        Only with ``return_distances=True``: mean over the patch of the squared RGB difference.
+
+    Raises
+    ------
+    InvalidImageError
+        Bad images; a source smaller than the patch.
+    InvalidMaskError
+        Masks of the wrong shape or dtype.
+    InvalidOptionError
+        Bad ``patch_size``, ``iterations``, ``seed``, ``device`` or flags.
+    NoSourceError
+        ``source_mask`` leaves no whole source patch.
+    DeviceUnavailableError
+        ``device="cuda"`` without a usable GPU.
+
+    References
+    ----------
+    .. [1] C. Barnes, E. Shechtman, A. Finkelstein, D. B. Goldman, "PatchMatch: A Randomized
+       Correspondence Algorithm for Structural Image Editing", ACM Trans. Graphics (SIGGRAPH)
+       28(3), 2009.
+    """
+    P = _check_int(patch_size, "patch_size", 1, odd=True)
+    iterations = _check_int(iterations, "iterations", 0)
+    seed = _check_seed(seed)
+    if not isinstance(return_distances, (bool, np.bool_)):
+        raise InvalidOptionError(f"return_distances must be True or False; got {return_distances!r}")
+    t, _, tmeta = as_float_image(target, "target")
+    s, _, _ = as_float_image(source, "source")
+    if s.shape[0] < P or s.shape[1] < P:
+        raise InvalidImageError(
+            f"source is {s.shape[0]}×{s.shape[1]}, smaller than patch_size={P}: no whole source "
+            f"patch fits; use a larger source or a smaller patch_size"
+        )
+    if t.shape[2] != s.shape[2]:
+        t, s = to_rgb(t), to_rgb(s)
+    dev = resolve_device(
+        device, devices=("cpu", "cuda"), backend="numba", method="nnf", prefer_gpu=tmeta.on_gpu
+    )
+    xp = array_module(dev, "numba")
+    t, s = _to(t, xp), _to(s, xp)
+    solve = None
+    if target_mask is not None:
+        solve = _to(as_mask(target_mask, t.shape[:2], "target_mask", "target"), xp)
+    usable = xp.ones(s.shape[:2], dtype=bool)
+    if source_mask is not None:
+        usable = _to(as_mask(source_mask, s.shape[:2], "source_mask", "source"), xp)
+
+    from .kernels import patchmatch as pm
+
+    valid = pm.valid_centres(usable, P)
+    if not bool(valid.any()):
+        raise NoSourceError(
+            f"source_mask leaves no whole {P}×{P} source patch (need a {P}×{P} block of allowed "
+            f"pixels inside the {s.shape[0]}×{s.shape[1]} source); allow more pixels or use a "
+            f"smaller patch_size"
+        )
+    field, dist = pm.patchmatch(
+        t, s, P, solve=solve, valid=valid, iterations=iterations, seed=seed, device=dev
+    )
+    H, W = t.shape[:2]
+    offsets = field - xp.stack(xp.meshgrid(xp.arange(H), xp.arange(W), indexing="ij"), axis=-1)
+    offsets = offsets.astype(np.int32)
+    if solve is not None:
+        offsets[~solve] = 0
+        dist[~solve] = np.nan
+    out_gpu = tmeta.on_gpu
+    offsets, dist = _back(offsets, out_gpu), _back(dist, out_gpu)
+    return (offsets, dist) if return_distances else offsets
+
+
+def _to(a: Any, xp) -> Any:
+    if xp is np and is_cupy(a):
+        return a.get()
+    return xp.asarray(a)
+
+
+def _back(a: Any, on_gpu: bool) -> Any:
+    if on_gpu and not is_cupy(a):
+        import cupy
+
+        return cupy.asarray(a)
+    if not on_gpu and is_cupy(a):
+        return a.get()
+    return a
+
+
+def nnf_to_rgb(offsets: Any, max_magnitude: float | None = None) -> Any:
+    """Colour picture of a field: hue = direction, saturation = length (optical-flow style).
+
+    The offset ``(dy, dx)`` becomes a colour on the HSV wheel: its angle picks the hue (red =
+    pointing right, then counter-clockwise as seen on screen, i.e. with y up: yellow-green =
+    up, cyan = left, blue-violet = down), its length the saturation (white = no offset, full
+    colour at ``max_magnitude``), value 1. Smooth regions of one colour are coherent patches
+    copied from one place; noise-like colours are incoherent matches.
+
+    Parameters
+    ----------
+    offsets : array_like, int or float, shape (H, W, 2)
+        ``(dy, dx)`` per pixel, e.g. from :func:`nnf` (NumPy or CuPy).
+    max_magnitude : float, optional
+        Length shown at full saturation (default: the largest length in the field).
+
+    Returns
+    -------
+    ndarray, float32, shape (H, W, 3), values in [0, 1]
+    """
+    if is_cupy(offsets):
+        import cupy as xp
+    else:
+        xp = np
+        offsets = np.asarray(offsets)
+    if offsets.ndim != 3 or offsets.shape[2] != 2 or offsets.dtype.kind not in "iuf":
+        raise InvalidImageError(
+            f"offsets must be a numeric (H, W, 2) array of (dy, dx); got shape "
+            f"{tuple(offsets.shape)} dtype {offsets.dtype}"
+        )
+    off = offsets.astype(np.float64)
+    if not bool(xp.isfinite(off).all()):
+        raise InvalidImageError("offsets contains NaN or infinite values")
+    dy, dx = off[..., 0], off[..., 1]
+    mag = xp.hypot(dy, dx)
+    if max_magnitude is None:
+        top = float(mag.max()) if mag.size else 0.0
+    else:
+        if not np.isfinite(max_magnitude) or max_magnitude <= 0:
+            raise InvalidOptionError(f"max_magnitude must be a positive number; got {max_magnitude!r}")
+        top = float(max_magnitude)
+    sat = xp.clip(mag / top, 0.0, 1.0) if top > 0 else xp.zeros_like(mag)
+    hue = (xp.arctan2(-dy, dx) / (2 * np.pi)) % 1.0  # screen y points down: -dy is "up"
+    # HSV → RGB with V = 1: channel n is 1 - S * clip(min(k, 4 - k), 0, 1), k = (n + 6H) mod 6
+    rgb = xp.empty((*off.shape[:2], 3), dtype=np.float32)
+    for i, n in enumerate((5.0, 3.0, 1.0)):
+        k = (n + hue * 6.0) % 6.0
+        rgb[..., i] = 1.0 - sat * xp.clip(xp.minimum(k, 4.0 - k), 0.0, 1.0)
+    return rgb

@@ -1,0 +1,317 @@
+"""The image-analogies synthesis loop (Hertzmann et al. 2001), shared by ``analogy(method=
+"hertzmann")`` and ``stylize(method="analogy")``: features, weights, pyramid levels, the
+PatchMatch approximate search and the scan-line BestMatch pass. Private: see
+:mod:`imgkit.style.analogy` for the algorithm's documentation.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from .._color import yiq_to_rgb
+from .._image import to_numpy
+from .._pyramid import gaussian_pyramid
+from ..context import Info, RunContext
+from ..errors import InvalidImageError, InvalidOptionError
+
+#: Feature channels: B/A at this level, B'/A' at this level (causal part), then B/A and B'/A' of
+#: the next coarser level upsampled by pixel replication (absent at the coarsest level).
+FINE, FILTERED, COARSE, COARSE_FILTERED = 0, 1, 2, 3
+
+#: Automatic level count: as many as keep the coarsest level of A and B at least this many
+#: pixels on its shorter side, at most ``_AUTO_MAX_LEVELS``.
+_AUTO_MIN_SIDE = 16
+_AUTO_MAX_LEVELS = 5
+
+
+@dataclass(kw_only=True)
+class AnalogyInfo(Info):
+    """What an image-analogy run did, level by level (lists go coarse → fine).
+
+    Attributes
+    ----------
+    levels : int
+        Pyramid levels used.
+    search : str
+        ``"patchmatch"`` (approximate match from the PatchMatch engine) or ``"exact"``.
+    shapes : list of (int, int)
+        ``B`` (and ``B'``) size at each level.
+    source_maps : list of int32 ndarray, shape (H_l, W_l, 2)
+        ``s(q)``: the ``A`` pixel ``(y, x)`` whose ``A'`` value each ``B'`` pixel copies
+        (-1 for pixels not synthesised when a callback stopped the run).
+    coherent : list of bool ndarray, shape (H_l, W_l)
+        True where the coherence match won over a *different* approximate match (where both
+        are the same pixel nothing was won; with ``kappa=0`` in exact mode only ties win).
+    nnf : list of int32 ndarray or None
+        The PatchMatch field of ``B``'s features (fine + coarser level) into ``A``'s, in ``A``
+        coordinates, at each level (``None`` in exact mode): the ``p_app`` candidates.
+    b_prime : list of float32 ndarray, shape (H_l, W_l)
+        Luminance of ``B'`` at each level (remapped scale).
+    coherence_fraction : list of float
+        Share of pixels where coherence won, per level.
+    kappa_factor : list of float
+        ``1 + 2^(l - L) κ`` per level.
+    """
+
+    levels: int = 0
+    search: str = ""
+    shapes: list[tuple[int, int]] = field(default_factory=list)
+    source_maps: list[np.ndarray] = field(default_factory=list)
+    coherent: list[np.ndarray] = field(default_factory=list)
+    nnf: list[np.ndarray | None] = field(default_factory=list)
+    b_prime: list[np.ndarray] = field(default_factory=list)
+    coherence_fraction: list[float] = field(default_factory=list)
+    kappa_factor: list[float] = field(default_factory=list)
+
+
+def gaussian_window(size: int) -> np.ndarray:
+    """Normalised ``size × size`` Gaussian weights, σ = size / 4 (float32, sum 1)."""
+    h = size // 2
+    o = np.arange(-h, h + 1, dtype=np.float64)
+    sigma = size / 4.0
+    g = np.exp(-(o[:, None] ** 2 + o[None, :] ** 2) / (2.0 * sigma * sigma))
+    return (g / g.sum()).astype(np.float32)
+
+
+def engine_patch(patch_size: int, coarse_size: int) -> int:
+    """Side of the window that holds both neighbourhoods: the coarse one sits at offsets 2d."""
+    return max(patch_size, 4 * (coarse_size // 2) + 1)
+
+
+def feature_kernels(patch_size: int, coarse_size: int, coarse: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Weights of the feature channels.
+
+    Returns
+    -------
+    scan : float32 (P, P, C)
+        The full feature of the scan-line pass: Gaussian on the fine ``B`` channel, Gaussian ×
+        causal mask on the ``B'`` channel, the coarse Gaussian at offsets ``2d`` on the coarse
+        channels (``C = 4``; ``C = 2`` at the coarsest level).
+    search : float32 (P, P, C - 1)
+        The same without the ``B'`` channel (not synthesised yet when the field is searched):
+        the weights of the PatchMatch approximate search.
+    """
+    P = engine_patch(patch_size, coarse_size)
+    h = P // 2
+    C = 4 if coarse else 2
+    k = np.zeros((P, P, C), np.float32)
+    g = gaussian_window(patch_size)
+    hp = patch_size // 2
+    k[h - hp : h + hp + 1, h - hp : h + hp + 1, FINE] = g
+    oy, ox = np.mgrid[-h : h + 1, -h : h + 1]
+    causal = (oy < 0) | ((oy == 0) & (ox < 0))
+    k[:, :, FILTERED] = k[:, :, FINE] * causal
+    if coarse:
+        gc = gaussian_window(coarse_size)
+        hc = coarse_size // 2
+        for i in range(-hc, hc + 1):
+            for j in range(-hc, hc + 1):
+                k[h + 2 * i, h + 2 * j, COARSE] = gc[i + hc, j + hc]
+                k[h + 2 * i, h + 2 * j, COARSE_FILTERED] = gc[i + hc, j + hc]
+    search = np.delete(k, FILTERED, axis=2)
+    return k, np.ascontiguousarray(search)
+
+
+def _upsample_px(img: Any, shape: tuple[int, int]) -> Any:
+    """``U(y, x) = img(y // 2, x // 2)``: the coarser level at the finer level's resolution."""
+    xp = _xp(img)
+    y = xp.arange(shape[0]) // 2
+    x = xp.arange(shape[1]) // 2
+    return img[y[:, None], x[None, :]]
+
+
+def _xp(a: Any):
+    if type(a).__module__.split(".")[0] == "cupy":
+        import cupy
+
+        return cupy
+    return np
+
+
+def features(fine: Any, filtered: Any, coarse: Any = None, coarse_filtered: Any = None) -> Any:
+    """Stack one level's feature channels: float32 ``(H, W, 2)`` or ``(H, W, 4)``."""
+    xp = _xp(fine)
+    chans = [fine, filtered]
+    if coarse is not None:
+        chans += [_upsample_px(coarse, fine.shape), _upsample_px(coarse_filtered, fine.shape)]
+    return xp.ascontiguousarray(xp.stack(chans, axis=2).astype(np.float32))
+
+
+def remap_luminance(ya: Any, yap: Any, yb: Any) -> tuple[Any, Any]:
+    """Hertzmann's luminance remapping: ``Y ← σ_B / σ_A (Y − μ_A) + μ_B`` for A and A′ alike."""
+    xp = _xp(ya)
+    mu_a, sd_a = float(ya.mean(dtype=np.float64)), float(ya.std(dtype=np.float64))
+    mu_b, sd_b = float(yb.mean(dtype=np.float64)), float(yb.std(dtype=np.float64))
+    scale = sd_b / sd_a if sd_a > 1e-6 else 1.0
+
+    def f(y):
+        return ((y.astype(np.float64) - mu_a) * scale + mu_b).astype(np.float32)
+
+    return xp.ascontiguousarray(f(ya)), xp.ascontiguousarray(f(yap))
+
+
+def _halvings(n: int, levels: int) -> int:
+    for _ in range(levels - 1):
+        n = (n + 1) // 2
+    return n
+
+
+def resolve_levels(
+    levels: int | None, a_shape: tuple[int, int], b_shape: tuple[int, int], patch_size: int, need: int
+) -> int:
+    """The level count: ``levels``, or the automatic choice; errors if an image is too small."""
+    smallest = min(min(a_shape), min(b_shape))
+    if smallest < need:
+        name, shape = ("a", a_shape) if min(a_shape) <= min(b_shape) else ("b", b_shape)
+        raise InvalidImageError(
+            f"{name} of size {shape[0]}×{shape[1]} is smaller than the {need}×{need} neighbourhood "
+            f"(patch_size={patch_size}); give images of at least {need}×{need} pixels or a "
+            f"smaller patch_size"
+        )
+    most = 1
+    while _halvings(smallest, most + 1) >= need:
+        most += 1
+    if levels is None:
+        auto = 1
+        while auto < min(most, _AUTO_MAX_LEVELS) and _halvings(smallest, auto + 1) >= _AUTO_MIN_SIDE:
+            auto += 1
+        return auto
+    if levels > most:
+        side = _halvings(smallest, levels)
+        raise InvalidOptionError(
+            f"option 'levels'={levels!r} is too many for images whose shorter side is {smallest} "
+            f"pixels: the coarsest level would be {side} pixels, smaller than the {need}-pixel "
+            f"neighbourhood (patch_size={patch_size}); use levels ≤ {most} or None (automatic)"
+        )
+    return levels
+
+
+def _seed(ctx: RunContext, level: int) -> int:
+    return int(ctx.rng(1000 + level).integers(0, 2**62))
+
+
+def synthesise(
+    ya: Any,
+    yap: Any,
+    yb: Any,
+    *,
+    ctx: RunContext,
+    kappa: float,
+    levels: int | None,
+    patch_size: int,
+    coarse_size: int,
+    remap: bool,
+    exact: bool,
+    pm_iterations: int,
+) -> tuple[Any, AnalogyInfo, Any]:
+    """Synthesise the luminance of ``B'`` from luminances ``A``, ``A'``, ``B`` (float32 (H, W)).
+
+    Returns ``(yb_prime, info, s)``: B′'s luminance at full size (remapped scale), the
+    :class:`AnalogyInfo`, and the finest source map in ``A`` coordinates on ``ctx.xp``
+    (``None`` if a callback stopped the run before the finest level).
+    """
+    from ..kernels import analogy as ak
+    from ..kernels import patchmatch as pm
+
+    xp = ctx.xp
+    dev = ctx.device
+    P = engine_patch(patch_size, coarse_size)
+    pad = P // 2
+    need = max(patch_size, pad + 1)
+    L = resolve_levels(levels, ya.shape, yb.shape, patch_size, need)
+    with ctx.timer("pyramids"):
+        if remap:
+            ya, yap = remap_luminance(ya, yap, yb)
+        pa = gaussian_pyramid(ya, L, min_size=1)[::-1]
+        pap = gaussian_pyramid(yap, L, min_size=1)[::-1]
+        pb = gaussian_pyramid(yb, L, min_size=1)[::-1]
+    info = AnalogyInfo(levels=L, search="exact" if exact else "patchmatch")
+    total = sum(int(b.shape[0] * b.shape[1]) for b in pb)
+    bp_prev = None
+    s_prev = None
+    s_full = None
+    stopped = False
+    with ctx.steps(total, desc="analogy", unit="px") as bar:
+        for lev in range(L):
+            H, W = pb[lev].shape
+            Ha, Wa = pa[lev].shape
+            coarse = lev > 0
+            k_scan, k_search = feature_kernels(patch_size, coarse_size, coarse)
+            factor = 1.0 + 2.0 ** (lev - (L - 1)) * kappa
+            with ctx.timer("features"):
+                blank = xp.zeros((H, W), np.float32)
+                if coarse:
+                    T = features(pb[lev], blank, pb[lev - 1], bp_prev)
+                    Sa = features(pa[lev], pap[lev], pa[lev - 1], pap[lev - 1])
+                else:
+                    T = features(pb[lev], blank)
+                    Sa = features(pa[lev], pap[lev])
+                S = xp.ascontiguousarray(xp.pad(Sa, ((pad, pad), (pad, pad), (0, 0)), mode="symmetric"))
+                valid = xp.zeros(S.shape[:2], dtype=bool)
+                valid[pad : pad + Ha, pad : pad + Wa] = True
+            approx = None
+            if not exact:
+                with ctx.timer("patchmatch"):
+                    init = None
+                    if s_prev is not None:
+                        init = pm.upsample_nnf(s_prev, (H, W), xp.ones((Ha, Wa), dtype=bool)) + pad
+                    keep = [c for c in range(T.shape[2]) if c != FILTERED]
+                    approx, _ = pm.patchmatch(
+                        xp.ascontiguousarray(T[:, :, keep]), xp.ascontiguousarray(S[:, :, keep]), P,
+                        init=init, valid=valid, kernel=k_search, iterations=pm_iterations,
+                        seed=_seed(ctx, lev), device=dev,
+                    )
+            s = xp.full((H, W, 2), -1, dtype=np.int32)
+            coh = xp.zeros((H, W), dtype=bool)
+            chunk = max(1, 4096 // W)
+            with ctx.timer("scanline"):
+                for r0 in range(0, H, chunk):
+                    r1 = min(H, r0 + chunk)
+                    ak.scanline_pass(T, S, k_scan, FILTERED, valid, s, coh, approx=approx,
+                                     coh_radius=patch_size // 2, factor=factor, rows=(r0, r1), device=dev)
+                    state = {"level": lev, "levels": L, "rows_done": r1, "rows": H}
+                    if bar.update((r1 - r0) * W, state):
+                        stopped = r1 < H or lev < L - 1
+                        if r1 < H:
+                            # the rest of this level: the approximate match (or B itself, exact mode)
+                            if approx is not None:
+                                s[r1:] = approx[r1:]
+                                T[r1:, :, FILTERED] = S[approx[r1:, :, 0], approx[r1:, :, 1], FILTERED]
+                            else:
+                                T[r1:, :, FILTERED] = pb[lev][r1:]
+                        break
+            bp = xp.ascontiguousarray(T[:, :, FILTERED])
+            s_a = xp.where(s >= 0, s - pad, -1).astype(np.int32)
+            info.shapes.append((H, W))
+            info.source_maps.append(to_numpy(s_a).astype(np.int32))
+            info.coherent.append(to_numpy(coh).astype(bool))
+            info.nnf.append(None if approx is None else to_numpy(approx - pad).astype(np.int32))
+            info.b_prime.append(to_numpy(bp).astype(np.float32))
+            info.coherence_fraction.append(float(to_numpy(coh).mean()))
+            info.kappa_factor.append(factor)
+            bp_prev, s_prev = bp, xp.maximum(s_a, 0)
+            if stopped:
+                break
+            if lev == L - 1:
+                s_full = s_a
+    info.stopped = stopped
+    if bp_prev.shape != yb.shape:
+        from .._pyramid import resize
+
+        bp_prev = resize(bp_prev, yb.shape)
+    return bp_prev, info, s_full
+
+
+def compose(yb_prime: Any, b_yiq: Any, a_prime_rgb: Any, s: Any, color: str) -> Any:
+    """B′ in RGB: ``"yiq"`` puts the synthesised Y with B's I and Q; ``"copy"`` copies A′'s RGB
+    at the source map (falls back to ``"yiq"`` when the map is incomplete)."""
+    xp = _xp(yb_prime)
+    if color == "copy" and s is not None:
+        out = a_prime_rgb[s[:, :, 0], s[:, :, 1]]
+    else:
+        yiq = xp.stack([yb_prime, b_yiq[:, :, 1], b_yiq[:, :, 2]], axis=2)
+        out = yiq_to_rgb(yiq)
+    return xp.clip(out, 0.0, 1.0).astype(np.float32)

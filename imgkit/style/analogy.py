@@ -1,0 +1,224 @@
+"""Image Analogies (Hertzmann, Jacobs, Oliver, Curless, Salesin, SIGGRAPH 2001):
+``analogy(a, a_prime, b, method="hertzmann")`` and ``stylize(content, style, method="analogy")``.
+
+Given an example pair ``A → A′`` (a photo and a filtered version of it), synthesise ``B′`` so that
+``B → B′`` is "the same" filter: ``A : A′ :: B : B′``.
+
+Algorithm (the paper's section 3, luminance version)
+----------------------------------------------------
+* **Luminance.** Matching works on the Y channel of YIQ. ``B′`` gets its Y by synthesis and its I
+  and Q from ``B`` (``color="yiq"``, the paper's choice); ``color="copy"`` instead copies ``A′``'s
+  RGB at the source map (for colour textures).
+* **Luminance remapping** (``remap=True``, section 3.4): ``Y ← σ_B/σ_A (Y − μ_A) + μ_B`` for A and A′
+  (with A's statistics), so that A's histogram matches B's before matching.
+* **Pyramids**: Gaussian pyramids of A, A′ and B (:func:`imgkit._pyramid.gaussian_pyramid`,
+  5-tap binomial, coarse pixel ``k`` ↔ fine pixel ``2k``), ``levels`` levels, synthesised coarse to
+  fine.
+* **Features** of a pixel ``q`` at level ``l``: the ``patch_size`` × ``patch_size`` (5×5)
+  neighbourhood of ``B_l``; the causal part of the same window of ``B′_l`` (the pixels before ``q``
+  in scan-line order, already synthesised); the ``coarse_size`` × ``coarse_size`` (3×3)
+  neighbourhoods of ``B_{l−1}`` and ``B′_{l−1}`` around ``q // 2``. Each neighbourhood is weighted
+  by a normalised Gaussian (σ = size / 4); the causal part keeps the weights of its pixels. The
+  same for ``p`` in ``A``/``A′``. Distance: the weighted sum of squared differences.
+  Implementation: the four parts are channels of one feature image per level, the coarser level
+  upsampled by pixel replication (``U(y, x) = B_{l−1}(y // 2, x // 2)``), so the coarse 3×3
+  around ``q // 2`` is ``U`` at offsets ``2d``, ``d ∈ {−1, 0, 1}²`` inside a 5×5 window. Target
+  (``B``) neighbourhoods are clipped at the image border (taps outside ``B`` are dropped; for an
+  odd-sized level this also drops the coarse tap beyond the last-but-one row/column, whose fine
+  position is outside ``B``); ``A``'s feature image is padded by reflection, so every pixel of
+  ``A`` is a possible source.
+* **BestMatch** for each ``q`` in scan-line order: the approximate match ``p_app``; the coherence
+  match ``p_coh`` (Ashikhmin 2001): among the candidates ``s(r) + (q − r)`` for the synthesised
+  neighbours ``r`` in the causal part of the ``patch_size`` window, the closest; ``p_coh`` wins
+  when ``d(p_coh) ≤ d(p_app) (1 + 2^(l − L) κ)`` (``L`` the finest level). ``B′_l(q) = A′_l(s(q))``
+  and ``s(q)`` is recorded.
+
+Approximate search: PatchMatch instead of the paper's ANN/TSVQ
+-------------------------------------------------------------
+The paper finds ``p_app`` with approximate-nearest-neighbour search (ANN, Arya et al.) over the
+*full* feature vector, causal ``B′`` part included, one query per pixel during the scan. imgkit
+uses the one PatchMatch engine (:mod:`imgkit.kernels.patchmatch`) instead, per level and before
+the scan: a field from ``B``'s features to ``A``'s over the parts that exist before the scan --
+the 5×5 of ``B_l`` and both coarser-level 3×3 neighbourhoods (the engine's per-offset,
+per-channel ``kernel`` holds the same Gaussian weights) -- seeded from the coarser level's source
+map upsampled (random at the coarsest level), ``pm_iterations`` iterations. The scan-line pass
+then re-scores that candidate with the full feature, causal ``B′`` part included, and compares
+it with the coherence candidates. So the approximation against the paper is: ``p_app`` minimises
+(approximately: PatchMatch, not exhaustive) the distance *without* the causal ``B′`` term instead
+of (approximately: ANN) the distance *with* it; the ``B′`` term, and so the continuity of the
+synthesised ``B′``, enters through the re-scoring and the coherence candidates. ``exact=True`` is
+the paper's algorithm with an exhaustive ``p_app`` over all of ``A`` and the full feature: slow
+(``|B| · |A|`` distances per level: fine for ≤ 64×64), the ground truth of the tests.
+
+Teaching
+--------
+``return_info=True`` returns an :class:`AnalogyInfo`: per level (coarse → fine) the source map
+``s(q)``, the map of pixels where coherence won, the PatchMatch field (the ``p_app``
+candidates), ``B′``'s luminance, and the coherence factor. ``progress=True`` shows a bar over
+levels × pixels; ``callback(step, total, state)`` is called every few rows (``state`` holds
+``level``, ``levels``, ``rows_done``, ``rows``). When it returns ``True`` the run stops: the rest
+of the current level takes its approximate match (exact mode: ``B``'s own luminance; source map
+-1), that level is upsampled to full size, and ``info.stopped`` is set.
+
+Devices
+-------
+CPU: the scan-line kernel of :mod:`imgkit.kernels.analogy` (sequential scan; exhaustive search
+parallel over source rows). CUDA: the PatchMatch engine's jump-flood twin for the field, and the
+scan-line kernel's CUDA twin, which keeps the scan-line order with one thread block and shares
+each pixel's candidate evaluation (and exhaustive search) among its threads. Given the same
+field, the CUDA pass gives the same ``B′`` and source map as the CPU pass; the PatchMatch field
+itself differs between devices (jump flood vs banded scan, see the engine), so approximate-mode
+results differ slightly between devices, exact mode gives the same result.
+
+References
+----------
+.. [1] A. Hertzmann, C. E. Jacobs, N. Oliver, B. Curless, D. H. Salesin, "Image Analogies",
+   SIGGRAPH 2001.
+.. [2] M. Ashikhmin, "Synthesizing Natural Textures", I3D 2001.
+.. [3] C. Barnes, E. Shechtman, A. Finkelstein, D. B. Goldman, "PatchMatch", SIGGRAPH 2009.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .._color import luminance, rgb_to_yiq
+from .._pyramid import blur
+from ..context import RunContext
+from ..errors import InvalidImageError
+from ..registry import Option, register
+from ._hertzmann import AnalogyInfo, compose, synthesise
+
+__all__ = ["AnalogyInfo", "hertzmann", "analogy_stylize"]
+
+_REFERENCE = (
+    "A. Hertzmann, C. E. Jacobs, N. Oliver, B. Curless, D. H. Salesin, 'Image Analogies', "
+    "SIGGRAPH 2001 (coherence: M. Ashikhmin, I3D 2001; approximate search: PatchMatch, "
+    "Barnes et al., SIGGRAPH 2009)"
+)
+
+_OPTIONS = (
+    Option("kappa", 1.0, "coherence parameter κ: larger prefers coherent copies over the best match",
+           type=float, low=0.0, high=1000.0),
+    Option("levels", None, "pyramid levels (None: automatic, coarsest level ≥ 16 px, at most 5)",
+           type=int, low=1, high=12, nullable=True),
+    Option("patch_size", 5, "neighbourhood side at the current level (odd)", type=int, low=3, high=15,
+           odd=True),
+    Option("coarse_size", 3, "neighbourhood side at the next coarser level (odd)", type=int, low=1,
+           high=7, odd=True),
+    Option("remap", True, "luminance remapping of A and A′ to B's mean and standard deviation",
+           type=bool),
+    Option("exact", False, "exhaustive best match over all of A (slow: tiny images, ground truth)",
+           type=bool),
+    Option("pm_iterations", 4, "PatchMatch iterations of the approximate search per level", type=int,
+           low=1, high=50),
+    Option("color", "yiq", "'yiq': synthesised Y with B's I and Q; 'copy': A′'s RGB at the source map",
+           type=str, choices=("yiq", "copy")),
+)
+
+
+def _common(ya, yap, yb, b_yiq, ap_rgb, ctx, color, **opts):
+    yb_prime, info, s = synthesise(ya, yap, yb, ctx=ctx, **opts)
+    out = compose(yb_prime, b_yiq, ap_rgb, s, color)
+    return out, info
+
+
+@register(
+    "hertzmann", task="analogy", family="classical", backend="numba", devices=("cpu", "cuda"),
+    reference=_REFERENCE,
+    summary="learn a filter from an example pair A→A′ and apply it to B (pyramid, BestMatch, coherence)",
+    options=_OPTIONS,
+)
+def hertzmann(
+    a: Any, a_prime: Any, b: Any, *, ctx: RunContext, kappa: float, levels: int | None, patch_size: int,
+    coarse_size: int, remap: bool, exact: bool, pm_iterations: int, color: str,
+) -> tuple[Any, AnalogyInfo]:
+    """Image analogy ``A : A′ :: B : B′`` (see the module docstring).
+
+    Parameters
+    ----------
+    a, a_prime : float32 ndarray, shape (H, W, 3)
+        The example pair, RGB in [0, 1].
+    b : float32 ndarray, shape (H2, W2, 3)
+        The image to filter.
+    ctx : RunContext
+    kappa, levels, patch_size, coarse_size, remap, exact, pm_iterations, color
+        See the registered options.
+
+    Returns
+    -------
+    b_prime : float32 ndarray, shape (H2, W2, 3)
+    info : AnalogyInfo
+
+    Examples
+    --------
+    >>> import numpy as np, imgkit
+    >>> from imgkit import data
+    >>> a = data.photo("astronaut", 48); b = data.photo("coffee", 48)
+    >>> a_prime = 1.0 - a                                  # learn "invert"
+    >>> bp = imgkit.analogy(a, a_prime, b, seed=0, remap=False)
+    >>> bp.shape, bp.dtype
+    ((48, 48, 3), dtype('float32'))
+
+    References
+    ----------
+    .. [1] A. Hertzmann et al., "Image Analogies", SIGGRAPH 2001.
+    """
+    return _common(
+        luminance(a), luminance(a_prime), luminance(b), rgb_to_yiq(b), a_prime, ctx, color,
+        kappa=kappa, levels=levels, patch_size=patch_size, coarse_size=coarse_size, remap=remap,
+        exact=exact, pm_iterations=pm_iterations,
+    )
+
+
+@register(
+    "analogy", task="stylize", family="classical", backend="numba", devices=("cpu", "cuda"),
+    reference=_REFERENCE + "; artistic filters without a source photo: A = blurred luminance of A′",
+    summary="image analogies with A′ = style, A = its blurred luminance, B = content",
+    options=(*_OPTIONS, Option("blur", 2.0, "σ (pixels) of the Gaussian blur that makes A from the style",
+                               type=float, low=0.0, high=50.0)),
+)
+def analogy_stylize(
+    content: Any, styles: list[Any], *, ctx: RunContext, kappa: float, levels: int | None,
+    patch_size: int, coarse_size: int, remap: bool, exact: bool, pm_iterations: int, color: str,
+    blur: float,
+) -> tuple[Any, AnalogyInfo]:
+    """Stylise ``content`` with the image-analogies "artistic filter" set-up.
+
+    With only a style image, the example pair is ``A′ = style`` and ``A`` = the style's
+    luminance blurred with σ = ``blur`` (the unfiltered version of the painting that the paper's
+    artistic filters need); ``B = content``.
+
+    Parameters
+    ----------
+    content : float32 ndarray, shape (H, W, 3)
+    styles : list of one float32 ndarray, shape (h, w, 3)
+    ctx : RunContext
+    kappa, levels, patch_size, coarse_size, remap, exact, pm_iterations, color, blur
+        See the registered options.
+
+    Returns
+    -------
+    out : float32 ndarray, shape (H, W, 3)
+    info : AnalogyInfo
+
+    References
+    ----------
+    .. [1] A. Hertzmann et al., "Image Analogies", SIGGRAPH 2001, section 4.4 (artistic filters).
+    """
+    if len(styles) != 1:
+        raise InvalidImageError(
+            f"method 'analogy' takes one style image; got {len(styles)}: pass a single array as style"
+        )
+    style = styles[0]
+    yap = luminance(style)
+    ya = _blur(yap, blur)
+    return _common(
+        ya, yap, luminance(content), rgb_to_yiq(content), style, ctx, color,
+        kappa=kappa, levels=levels, patch_size=patch_size, coarse_size=coarse_size, remap=remap,
+        exact=exact, pm_iterations=pm_iterations,
+    )
+
+
+def _blur(y: Any, sigma: float) -> Any:
+    return y.copy() if sigma <= 0 else blur(y, sigma)

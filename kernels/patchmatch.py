@@ -1,0 +1,928 @@
+"""PatchMatch nearest-neighbour fields: a Numba CPU kernel and its Numba-CUDA twin.
+
+PatchMatch (Barnes et al. 2009) finds, for every patch of a *target* feature image ``T``, a
+similar patch of a *source* feature image ``S``: the nearest-neighbour field (NNF). One engine
+serves image completion (Wexler-style EM, distances against the current estimate of the hole)
+and the approximate search of image analogies (Gaussian-weighted, causal neighbourhoods).
+
+Contract (array in, array out; NumPy on the CPU, CuPy -- or NumPy under Numba's CUDA simulator
+-- on the GPU)
+-------------------------------------------------------------------------------------------------
+Inputs
+
+* ``target`` ``T``: float32 ``(H, W, C)``, any ``C`` (colour, Lab, luminance + filter
+  responses, several pyramid levels stacked, ...). ``source`` ``S``: float32 ``(H', W', C)``.
+* ``patch_size`` ``P``: odd, ``half = P // 2``.
+* ``solve``: bool ``(H, W)``, the target pixels to solve (default all). Other pixels keep their
+  initial entry; they are never written, but their entries are still read as propagation
+  candidates (every candidate is checked, so an entry there may be anything).
+* ``valid``: bool ``(H', W')``, the source patch *centres* that may be returned. Only centres at
+  least ``half`` from the source border are ever used (``valid`` is intersected with that band),
+  so a source patch is always whole. :func:`valid_centres` builds ``valid`` from a mask of
+  usable source *pixels* (a centre is valid when its whole patch is usable).
+* ``init``: int32 ``(H, W, 2)`` source ``(y, x)`` centres. For solved pixels every entry must be
+  a valid centre. :func:`random_nnf` draws one uniformly among the valid centres;
+  :func:`upsample_nnf` carries a coarse level's field to the next finer level (×2).
+* ``pixel_weights`` ``w``: optional float32 ``(H, W)``, ≥ 0: the weight of each *target pixel*'s
+  contribution to every patch that contains it (completion: 1 for known pixels, a confidence or
+  1 for hole pixels of the current estimate, 0 to ignore a pixel; analogies: 0 for pixels not
+  synthesised yet).
+* ``kernel`` ``k``: optional float32 ``(P, P)`` or ``(P, P, C)``, ≥ 0: a weight per patch offset
+  (and channel). ``(P, P)`` applies to all channels, e.g. a Gaussian falloff; ``(P, P, C)`` lets
+  channel groups use different windows, e.g. analogies' full 5×5 window on the B channels and a
+  causal (L-shaped, scan-order) window on the B′ channels, times per-channel feature weights.
+
+Distance (the ``dist`` output, float32 ``(H, W)``)
+    For target centre ``p`` and source centre ``s``, over offsets ``o`` with ``p + o`` inside the
+    target (target patches are clipped at the target border; source patches are always whole)::
+
+        D(p, s) = sum_o sum_c w(p+o) k(o, c) (T(p+o, c) - S(s+o, c))**2  /  N(p)
+        N(p)    = sum_o w(p+o) kbar(o),     kbar(o) = mean_c k(o, c)
+
+    i.e. a weighted sum of squared differences normalised by the weight over the in-image part
+    of the target patch (with no weights: the mean over patch pixels of the squared colour
+    distance, summed over channels). ``N(p)`` does not depend on ``s``, so the search compares
+    raw sums and the early termination is exact. Where ``N(p) == 0`` (nothing to compare),
+    ``D = 0`` and the entry stays where it is. Pixels whose entry is not a usable centre (only
+    possible for unsolved pixels) get ``D = inf``.
+
+Output
+    ``nnf`` int32 ``(H, W, 2)``: source ``(y, x)`` centres (offsets are ``nnf - (y, x)``), and
+    ``dist`` as above. ``float32`` sums are accumulated patch row by patch row in a fixed order.
+
+Algorithm (Barnes et al. 2009, section 3.2)
+-------------------------------------------
+Each iteration visits the solved pixels in scan order, left→right/top→bottom on even
+iterations and right→left/bottom→top on odd ones. At pixel ``p`` with current source ``v``:
+
+1. **Propagation**: try ``f(p - d) + d`` for the previous pixel in the row and in the column
+   (``d`` = the scan direction's unit steps).
+2. **Random search**: try ``u_i = v0 + R_i`` with ``R_i`` uniform in the window of radius
+   ``r_i = max(H', W') α^i`` (α = 1/2: ``r`` halves, integer division, until it is below 1)
+   around the post-propagation source ``v0``, the window clipped to the usable centres.
+
+A candidate replaces the current one only if it is a valid centre and *strictly* closer (ties
+keep the current entry). Every distance evaluation stops as soon as the partial sum (checked
+after each patch row) exceeds the current best.
+
+Random numbers: a counter-based generator. Candidate ``k`` of pixel ``p`` in iteration ``t``
+comes from a 32-bit integer hash (an avalanche mix in the style of Wellons' ``lowbias32``,
+with multipliers below 2**31 so that int64 arithmetic never overflows, in Numba, on the GPU
+and in Python alike) of ``(seed, t, p, k)``. Draws therefore never depend on thread
+scheduling, and the same seed gives the same bytes.
+
+CPU parallelisation (``numba.njit(parallel=True)``)
+    Propagation is sequential along the scan, so the rows are split into bands of ``band_rows``
+    rows (``kernels.config.PM_BAND_ROWS``, default 16) scanned in parallel, each in the
+    iteration's direction. Inside a band the scan is the classic one; the first row of a band
+    (in scan order) propagates across the band edge from a snapshot of the field taken at the
+    start of the iteration, so no thread reads a row another thread is writing. Band edges move
+    by ``band_rows // 2`` on odd iterations, so no row stays at an edge. Rows propagate along
+    their whole width; the vertical reach per iteration is limited to a band, which costs a few
+    per cent of the sequential version's quality at most after a few iterations (measured in
+    ``tests/test_patchmatch_engine.py``). The result depends on ``band_rows`` but never on the
+    number of threads. ``band_rows >= H`` is the paper's sequential algorithm.
+
+CUDA twin (``numba.cuda.jit``, one thread per target pixel)
+    Sequential propagation does not map to thousands of threads, so the twin uses jump-flood
+    propagation as in the PatchMatch paper's GPU version: each iteration runs steps
+    ``k, k/2, ..., 1`` (``k`` the largest power of two ≤ ``max(H, W) / 2``), where every pixel
+    tries ``f(q) + (p - q)`` for its four neighbours ``q = p ± step`` along rows and columns,
+    reading one buffer and writing another (no races); then the same random search as the CPU
+    with the same hash. Results are deterministic but differ from the CPU's (another order of
+    candidates), with the same quality criteria.
+
+References
+----------
+.. [1] C. Barnes, E. Shechtman, A. Finkelstein, D. B. Goldman, "PatchMatch: A Randomized
+   Correspondence Algorithm for Structural Image Editing", ACM Trans. Graphics (SIGGRAPH) 28(3),
+   2009.
+.. [2] G. Rong, T.-S. Tan, "Jump Flooding in GPU with Applications to Voronoi Diagram and
+   Distance Transform", I3D 2006.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numba
+import numpy as np
+from numba import cuda, prange
+
+from . import config
+
+__all__ = [
+    "patch_distances",
+    "patchmatch",
+    "random_nnf",
+    "upsample_nnf",
+    "valid_centres",
+]
+
+_M32 = 0xFFFFFFFF
+_INIT_STREAM = 0xFFFFF  # iteration number reserved for random_nnf
+
+
+# ---------------------------------------------------------------------------------------------
+# Shared scalar code: compiled for the CPU (njit) and the GPU (cuda device functions)
+# ---------------------------------------------------------------------------------------------
+
+
+def _mix32_py(x):
+    # Avalanche mix of a 32-bit value held in an int64 (multipliers < 2**31: no overflow).
+    x = x & 0xFFFFFFFF
+    x ^= x >> 16
+    x = (x * 0x7FEB352D) & 0xFFFFFFFF
+    x ^= x >> 15
+    x = (x * 0x5BD1E995) & 0xFFFFFFFF
+    x ^= x >> 16
+    return x
+
+
+def _base_py(seed_lo, seed_hi, it, pix):
+    # Per (seed, iteration, pixel) stream state.
+    h = _mix32(seed_lo ^ 0x3C6EF372)
+    h = _mix32(h ^ seed_hi)
+    h = _mix32((h + it * 0x2545F491) & 0xFFFFFFFF)
+    return _mix32((h + pix) & 0xFFFFFFFF)
+
+
+def _draw_py(base, k):
+    # k-th 32-bit draw of a stream.
+    return _mix32((base + (k + 1) * 0x1B873593) & 0xFFFFFFFF)
+
+
+def _dist_py(T, S, C, ty, tx, sy, sx, half, wpix, kern, use_w, use_k, limit):
+    # Raw weighted SSD between the target patch at (ty, tx), clipped to the target, and the
+    # whole source patch at (sy, sx); stops once a patch row ends above `limit`. T and S are
+    # (H, W*C) views, so a patch row is one contiguous run of (x1 - x0 + 1) * C values; kern is
+    # (P, P*C). Unsigned indices (no negative-index wraparound code) and four accumulators (no
+    # single add-latency chain) make the unweighted loop about twice as fast as the plain one.
+    H = T.shape[0]
+    W = T.shape[1] // C
+    y0 = -half if ty >= half else -ty
+    y1 = half if ty + half < H else H - 1 - ty
+    x0 = -half if tx >= half else -tx
+    x1 = half if tx + half < W else W - 1 - tx
+    one = np.uint64(1)
+    n = np.uint64((x1 - x0 + 1) * C)
+    n4 = n - n % np.uint64(4)
+    bt = np.uint64((tx + x0) * C)
+    bs = np.uint64((sx + x0) * C)
+    bk = np.uint64((x0 + half) * C)
+    cc = np.uint64(C)
+    acc = np.float32(0.0)
+    for dy in range(y0, y1 + 1):
+        tr = T[ty + dy]
+        sr = S[sy + dy]
+        a0 = np.float32(0.0)
+        a1 = np.float32(0.0)
+        a2 = np.float32(0.0)
+        a3 = np.float32(0.0)
+        if use_w:
+            kr = kern[dy + half]
+            for i in range(np.uint64(0), np.uint64(x1 - x0 + 1)):
+                wp = wpix[ty + dy, np.uint64(tx + x0) + i]
+                if wp != 0:
+                    o = i * cc
+                    for c in range(np.uint64(0), cc):
+                        d = tr[bt + o + c] - sr[bs + o + c]
+                        if use_k:
+                            a0 += wp * kr[bk + o + c] * d * d
+                        else:
+                            a0 += wp * d * d
+        elif use_k:
+            kr = kern[dy + half]
+            for j in range(np.uint64(0), n):
+                d = tr[bt + j] - sr[bs + j]
+                a0 += kr[bk + j] * d * d
+        else:
+            for j in range(np.uint64(0), n4, np.uint64(4)):
+                p = bt + j
+                q = bs + j
+                d0 = tr[p] - sr[q]
+                d1 = tr[p + one] - sr[q + one]
+                d2 = tr[p + np.uint64(2)] - sr[q + np.uint64(2)]
+                d3 = tr[p + np.uint64(3)] - sr[q + np.uint64(3)]
+                a0 += d0 * d0
+                a1 += d1 * d1
+                a2 += d2 * d2
+                a3 += d3 * d3
+            for j in range(n4, n):
+                d = tr[bt + j] - sr[bs + j]
+                a0 += d * d
+        acc += (a0 + a1) + (a2 + a3)
+        if acc > limit:
+            return acc
+    return acc
+
+
+def _norm_py(ty, tx, H, W, half, wpix, kbar, use_w, use_k):
+    # N(p): the weight over the in-image part of the target patch.
+    acc = np.float32(0.0)
+    for dy in range(-half, half + 1):
+        yt = ty + dy
+        if yt < 0 or yt >= H:
+            continue
+        for dx in range(-half, half + 1):
+            xt = tx + dx
+            if xt < 0 or xt >= W:
+                continue
+            v = np.float32(1.0)
+            if use_w:
+                v = wpix[yt, xt]
+            if use_k:
+                v = v * kbar[dy + half, dx + half]
+            acc += v
+    return acc
+
+
+def _pick_py(lo, hi, h):
+    # An integer in [lo, hi] from a 32-bit draw h (multiply-shift, no division).
+    return lo + ((h * (hi - lo + 1)) >> 32)
+
+
+def _usable_py(cy, cx, lo_y, hi_y, lo_x, hi_x, valid):
+    if cy < lo_y or cy > hi_y or cx < lo_x or cx > hi_x:
+        return False
+    return valid[cy, cx]
+
+
+_mix32 = numba.njit(cache=True)(_mix32_py)
+_base = numba.njit(cache=True)(_base_py)
+_draw = numba.njit(cache=True)(_draw_py)
+_dist = numba.njit(cache=True)(_dist_py)
+_pick = numba.njit(cache=True)(_pick_py)
+_norm = numba.njit(cache=True)(_norm_py)
+_usable = numba.njit(cache=True)(_usable_py)
+
+
+# The same Python sources compiled as CUDA device functions (and run vectorised on host
+# arrays). A function's globals are resolved from its __globals__, which for the shared sources
+# is this module (bound to the njit versions above), so the other versions get copies of the
+# sources with their own globals.
+def _rebind(fn, namespace):
+    import types
+
+    return types.FunctionType(fn.__code__, namespace, fn.__name__, fn.__defaults__, fn.__closure__)
+
+
+_host_base = _rebind(_base_py, {"_mix32": _mix32_py})
+_gpu_ns: dict[str, Any] = {"np": np}
+_d_mix32 = cuda.jit(device=True)(_rebind(_mix32_py, _gpu_ns))
+_gpu_ns["_mix32"] = _d_mix32
+_d_base = cuda.jit(device=True)(_rebind(_base_py, _gpu_ns))
+_d_draw = cuda.jit(device=True)(_rebind(_draw_py, _gpu_ns))
+_d_dist = cuda.jit(device=True)(_rebind(_dist_py, _gpu_ns))
+_d_norm = cuda.jit(device=True)(_rebind(_norm_py, _gpu_ns))
+_d_usable = cuda.jit(device=True)(_rebind(_usable_py, _gpu_ns))
+_d_pick = cuda.jit(device=True)(_rebind(_pick_py, _gpu_ns))
+
+
+# ---------------------------------------------------------------------------------------------
+# CPU kernels
+# ---------------------------------------------------------------------------------------------
+
+
+@numba.njit(cache=True)
+def _scan_band(T, S, C, nnf, dist, snap, solve, valid, wpix, kern, use_w, use_k, half, r0, r1, fwd, it,
+               seed_lo, seed_hi, lo_y, hi_y, lo_x, hi_x):
+    H = T.shape[0]
+    W = T.shape[1] // C
+    Hs = S.shape[0]
+    Ws = S.shape[1] // C
+    step = 1 if fwd else -1
+    r_max = max(Hs, Ws)
+    for i in range(r1 - r0):
+        y = r0 + i if fwd else r1 - 1 - i
+        for j in range(W):
+            x = j if fwd else W - 1 - j
+            if not solve[y, x]:
+                continue
+            by = np.int64(nnf[y, x, 0])
+            bx = np.int64(nnf[y, x, 1])
+            bd = dist[y, x]
+            # propagation along the row (same band: current values)
+            xn = x - step
+            if 0 <= xn < W:
+                cy = np.int64(nnf[y, xn, 0])
+                cx = np.int64(nnf[y, xn, 1]) + step
+                if (cy != by or cx != bx) and _usable(cy, cx, lo_y, hi_y, lo_x, hi_x, valid):
+                    d = _dist(T, S, C, y, x, cy, cx, half, wpix, kern, use_w, use_k, bd)
+                    if d < bd:
+                        by, bx, bd = cy, cx, d
+            # propagation along the column (across the band edge: the iteration's snapshot)
+            yn = y - step
+            if 0 <= yn < H:
+                if r0 <= yn < r1:
+                    cy = np.int64(nnf[yn, x, 0]) + step
+                    cx = np.int64(nnf[yn, x, 1])
+                else:
+                    cy = np.int64(snap[yn, x, 0]) + step
+                    cx = np.int64(snap[yn, x, 1])
+                if (cy != by or cx != bx) and _usable(cy, cx, lo_y, hi_y, lo_x, hi_x, valid):
+                    d = _dist(T, S, C, y, x, cy, cx, half, wpix, kern, use_w, use_k, bd)
+                    if d < bd:
+                        by, bx, bd = cy, cx, d
+            # random search around the post-propagation source v0
+            vy = by
+            vx = bx
+            base = _base(seed_lo, seed_hi, it, y * W + x)
+            r = r_max
+            k = 0
+            while r >= 1:
+                ya = max(vy - r, lo_y)
+                yb = min(vy + r, hi_y)
+                xa = max(vx - r, lo_x)
+                xb = min(vx + r, hi_x)
+                cy = _pick(ya, yb, _draw(base, k))
+                cx = _pick(xa, xb, _draw(base, k + 1))
+                k += 2
+                r = r // 2
+                if (cy != by or cx != bx) and valid[cy, cx]:
+                    d = _dist(T, S, C, y, x, cy, cx, half, wpix, kern, use_w, use_k, bd)
+                    if d < bd:
+                        by, bx, bd = cy, cx, d
+            nnf[y, x, 0] = by
+            nnf[y, x, 1] = bx
+            dist[y, x] = bd
+
+
+@numba.njit(parallel=True, cache=True)
+def _raw_distances_cpu(T, S, C, nnf, dist, valid, wpix, kern, use_w, use_k, half, lo_y, hi_y, lo_x, hi_x,
+                       check_valid):
+    H = T.shape[0]
+    W = T.shape[1] // C
+    for yy in prange(H):
+        y = np.int64(yy)  # prange indices may be typed unsigned
+        for x in range(W):
+            sy = np.int64(nnf[y, x, 0])
+            sx = np.int64(nnf[y, x, 1])
+            if sy < lo_y or sy > hi_y or sx < lo_x or sx > hi_x or (check_valid and not valid[sy, sx]):
+                dist[y, x] = np.inf
+            else:
+                dist[y, x] = _dist(T, S, C, y, x, sy, sx, half, wpix, kern, use_w, use_k, np.inf)
+
+
+@numba.njit(parallel=True, cache=True)
+def _normalise_cpu(dist, wpix, kbar, use_w, use_k, half):
+    H = dist.shape[0]
+    W = dist.shape[1]
+    for yy in prange(H):
+        y = np.int64(yy)
+        for x in range(W):
+            n = _norm(y, x, H, W, half, wpix, kbar, use_w, use_k)
+            if n > 0:
+                dist[y, x] = dist[y, x] / n
+            elif dist[y, x] < np.inf:
+                dist[y, x] = 0.0
+
+
+@numba.njit(parallel=True, cache=True)
+def _patchmatch_cpu(T, S, C, nnf, dist, solve, valid, wpix, kern, use_w, use_k, half, iterations, seed_lo,
+                    seed_hi, band_rows):
+    H = T.shape[0]
+    Hs = S.shape[0]
+    Ws = S.shape[1] // C
+    lo_y = half
+    hi_y = Hs - 1 - half
+    lo_x = half
+    hi_x = Ws - 1 - half
+    snap = np.empty_like(nnf)
+    for it in range(iterations):
+        fwd = it % 2 == 0
+        for y in prange(H):
+            snap[y] = nnf[y]
+        shift = 0 if fwd else band_rows // 2
+        nb = (H + shift + band_rows - 1) // band_rows
+        for bb in prange(nb):
+            b = np.int64(bb)
+            r0 = max(b * band_rows - shift, 0)
+            r1 = min((b + 1) * band_rows - shift, H)
+            if r1 > r0:
+                _scan_band(T, S, C, nnf, dist, snap, solve, valid, wpix, kern, use_w, use_k, half, r0, r1,
+                           fwd, it, seed_lo, seed_hi, lo_y, hi_y, lo_x, hi_x)
+
+
+# ---------------------------------------------------------------------------------------------
+# CUDA kernels (one thread per target pixel; x = column, y = row)
+# ---------------------------------------------------------------------------------------------
+
+
+@cuda.jit
+def _raw_distances_gpu(T, S, C, nnf, dist, valid, wpix, kern, use_w, use_k, half, lo_y, hi_y, lo_x, hi_x,
+                       check_valid):
+    x, y = cuda.grid(2)
+    if y >= T.shape[0] or x >= T.shape[1] // C:
+        return
+    sy = np.int64(nnf[y, x, 0])
+    sx = np.int64(nnf[y, x, 1])
+    if sy < lo_y or sy > hi_y or sx < lo_x or sx > hi_x or (check_valid and not valid[sy, sx]):
+        dist[y, x] = np.inf
+    else:
+        dist[y, x] = _d_dist(T, S, C, y, x, sy, sx, half, wpix, kern, use_w, use_k, np.inf)
+
+
+@cuda.jit
+def _normalise_gpu(dist, wpix, kbar, use_w, use_k, half):
+    x, y = cuda.grid(2)
+    H = dist.shape[0]
+    W = dist.shape[1]
+    if y >= H or x >= W:
+        return
+    n = _d_norm(y, x, H, W, half, wpix, kbar, use_w, use_k)
+    if n > 0:
+        dist[y, x] = dist[y, x] / n
+    elif dist[y, x] < np.inf:
+        dist[y, x] = 0.0
+
+
+@cuda.jit
+def _jump_gpu(T, S, C, nnf_in, dist_in, nnf_out, dist_out, solve, valid, wpix, kern, use_w, use_k, half,
+              step, lo_y, hi_y, lo_x, hi_x):
+    x, y = cuda.grid(2)
+    H = T.shape[0]
+    W = T.shape[1] // C
+    if y >= H or x >= W:
+        return
+    by = np.int64(nnf_in[y, x, 0])
+    bx = np.int64(nnf_in[y, x, 1])
+    bd = dist_in[y, x]
+    if solve[y, x]:
+        for n in range(4):
+            qy = y
+            qx = x
+            if n == 0:
+                qx = x - step
+            elif n == 1:
+                qy = y - step
+            elif n == 2:
+                qx = x + step
+            else:
+                qy = y + step
+            if qy < 0 or qy >= H or qx < 0 or qx >= W:
+                continue
+            cy = np.int64(nnf_in[qy, qx, 0]) + (y - qy)
+            cx = np.int64(nnf_in[qy, qx, 1]) + (x - qx)
+            if (cy != by or cx != bx) and _d_usable(cy, cx, lo_y, hi_y, lo_x, hi_x, valid):
+                d = _d_dist(T, S, C, y, x, cy, cx, half, wpix, kern, use_w, use_k, bd)
+                if d < bd:
+                    by = cy
+                    bx = cx
+                    bd = d
+    nnf_out[y, x, 0] = by
+    nnf_out[y, x, 1] = bx
+    dist_out[y, x] = bd
+
+
+@cuda.jit
+def _search_gpu(T, S, C, nnf, dist, solve, valid, wpix, kern, use_w, use_k, half, it, seed_lo, seed_hi,
+                lo_y, hi_y, lo_x, hi_x):
+    x, y = cuda.grid(2)
+    H = T.shape[0]
+    W = T.shape[1] // C
+    if y >= H or x >= W or not solve[y, x]:
+        return
+    by = np.int64(nnf[y, x, 0])
+    bx = np.int64(nnf[y, x, 1])
+    bd = dist[y, x]
+    vy = by
+    vx = bx
+    base = _d_base(seed_lo, seed_hi, it, y * W + x)
+    r = max(S.shape[0], S.shape[1] // C)
+    k = 0
+    while r >= 1:
+        ya = max(vy - r, lo_y)
+        yb = min(vy + r, hi_y)
+        xa = max(vx - r, lo_x)
+        xb = min(vx + r, hi_x)
+        cy = _d_pick(ya, yb, _d_draw(base, k))
+        cx = _d_pick(xa, xb, _d_draw(base, k + 1))
+        k += 2
+        r = r // 2
+        if (cy != by or cx != bx) and valid[cy, cx]:
+            d = _d_dist(T, S, C, y, x, cy, cx, half, wpix, kern, use_w, use_k, bd)
+            if d < bd:
+                by = cy
+                bx = cx
+                bd = d
+    nnf[y, x, 0] = by
+    nnf[y, x, 1] = bx
+    dist[y, x] = bd
+
+
+# ---------------------------------------------------------------------------------------------
+# Public wrappers
+# ---------------------------------------------------------------------------------------------
+
+
+def _xp(a: Any):
+    if type(a).__module__.split(".")[0] == "cupy":
+        import cupy
+
+        return cupy
+    return np
+
+
+def _gpu_xp():
+    # Arrays for the CUDA twin: CuPy on a real GPU, NumPy under the simulator.
+    if numba.config.ENABLE_CUDASIM:
+        return np
+    import cupy
+
+    return cupy
+
+
+def _check_device(device: str) -> None:
+    if device not in ("cpu", "cuda"):
+        raise ValueError(f"device must be 'cpu' or 'cuda'; got {device!r}")
+
+
+def _grid(H: int, W: int):
+    t = config.TILE
+    return (math.ceil(W / t), math.ceil(H / t)), (t, t)
+
+
+def _seed_words(seed: int) -> tuple[int, int]:
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ValueError(f"seed must be a non-negative integer; got {seed!r}")
+    seed = int(seed)
+    return seed & _M32, (seed >> 32) & _M32
+
+
+def _check_patch_size(patch_size: Any) -> int:
+    if isinstance(patch_size, bool) or not isinstance(patch_size, (int, np.integer)):
+        raise ValueError(f"patch_size must be an odd integer ≥ 1; got {patch_size!r}")
+    if patch_size < 1 or patch_size % 2 == 0:
+        raise ValueError(f"patch_size must be an odd integer ≥ 1; got {patch_size!r}")
+    return int(patch_size)
+
+
+def _features(a: Any, xp, name: str):
+    a = xp.ascontiguousarray(xp.asarray(a), dtype=np.float32)
+    if a.ndim == 2:
+        a = a[:, :, None]
+    if a.ndim != 3 or a.shape[0] == 0 or a.shape[1] == 0 or a.shape[2] == 0:
+        raise ValueError(f"{name} must be a non-empty (H, W, C) float32 array; got shape {a.shape}")
+    return a
+
+
+def _bool_map(m: Any, shape: tuple[int, int], xp, name: str, default: bool):
+    if m is None:
+        return xp.full(shape, default, dtype=np.bool_)
+    m = xp.ascontiguousarray(xp.asarray(m), dtype=np.bool_)
+    if tuple(m.shape) != tuple(shape):
+        raise ValueError(f"{name} must have shape {tuple(shape)}; got {tuple(m.shape)}")
+    return m
+
+
+def _border_band(valid, patch_size: int):
+    # valid ∩ centres at least `half` from the border.
+    half = patch_size // 2
+    out = valid.copy()
+    out[:half] = False
+    out[out.shape[0] - half :] = False
+    out[:, :half] = False
+    out[:, out.shape[1] - half :] = False
+    return out
+
+
+def _weights(pixel_weights, kernel, shape, patch_size, channels, xp):
+    if pixel_weights is None:
+        wpix = xp.ones((1, 1), np.float32)
+        use_w = False
+    else:
+        wpix = xp.ascontiguousarray(xp.asarray(pixel_weights), dtype=np.float32)
+        if tuple(wpix.shape) != tuple(shape):
+            raise ValueError(f"pixel_weights must have shape {tuple(shape)}; got {tuple(wpix.shape)}")
+        if not bool(xp.isfinite(wpix).all()) or bool((wpix < 0).any()):
+            raise ValueError("pixel_weights must be finite and ≥ 0")
+        use_w = True
+    if kernel is None:
+        kern = xp.ones((1, 1, 1), np.float32)
+        kbar = xp.ones((1, 1), np.float32)
+        use_k = False
+    else:
+        kern = xp.asarray(kernel, dtype=np.float32)
+        if kern.ndim == 2:
+            kern = xp.repeat(kern[:, :, None], channels, axis=2)
+        if tuple(kern.shape) != (patch_size, patch_size, channels):
+            raise ValueError(
+                f"kernel must have shape ({patch_size}, {patch_size}) or ({patch_size}, {patch_size}, "
+                f"{channels}); got {tuple(xp.asarray(kernel).shape)}"
+            )
+        if not bool(xp.isfinite(kern).all()) or bool((kern < 0).any()):
+            raise ValueError("kernel must be finite and ≥ 0")
+        kern = xp.ascontiguousarray(kern)
+        kbar = xp.ascontiguousarray(kern.mean(axis=2), dtype=np.float32)
+        use_k = True
+    return wpix, kern, kbar, use_w, use_k
+
+
+def valid_centres(usable: Any, patch_size: int) -> Any:
+    """Source centres whose whole ``patch_size`` patch lies inside the image and in ``usable``.
+
+    Parameters
+    ----------
+    usable : bool ndarray, shape (H', W')
+        True where a source pixel may be copied from (e.g. the known region).
+    patch_size : int
+        Odd patch side.
+
+    Returns
+    -------
+    bool ndarray, shape (H', W')
+        The ``valid`` mask for :func:`patchmatch` (same array module as ``usable``).
+    """
+    P = _check_patch_size(patch_size)
+    xp = _xp(usable)
+    u = xp.asarray(usable, dtype=np.bool_)
+    if u.ndim != 2:
+        raise ValueError(f"usable must be a 2-D (H', W') mask; got shape {tuple(u.shape)}")
+    H, W = u.shape
+    half = P // 2
+    out = xp.zeros((H, W), dtype=np.bool_)
+    if H < P or W < P:
+        return out
+    bad = xp.zeros((H + 1, W + 1), dtype=np.int64)
+    bad[1:, 1:] = xp.cumsum(xp.cumsum((~u).astype(np.int64), axis=0), axis=1)
+    # number of unusable pixels in the P×P window with top-left (i, j), for all windows
+    win = bad[P:, P:] - bad[:-P, P:] - bad[P:, :-P] + bad[:-P, :-P]
+    out[half : H - half, half : W - half] = win == 0
+    return out
+
+
+def random_nnf(shape: tuple[int, int], valid: Any, seed: int = 0) -> Any:
+    """A field whose entries are drawn uniformly among the valid source centres.
+
+    Parameters
+    ----------
+    shape : (int, int)
+        Target ``(H, W)``.
+    valid : bool ndarray, shape (H', W')
+        Valid source centres (e.g. from :func:`valid_centres`).
+    seed : int
+        Non-negative seed; the draw uses the kernels' counter-based hash, so the same seed gives
+        the same field on the CPU and on the GPU.
+
+    Returns
+    -------
+    int32 ndarray, shape (H, W, 2)
+        Source ``(y, x)`` centres (same array module as ``valid``).
+    """
+    xp = _xp(valid)
+    lo, hi = _seed_words(seed)
+    ys, xs = xp.nonzero(xp.asarray(valid, dtype=np.bool_))
+    n = int(ys.size)
+    if n == 0:
+        raise ValueError("valid has no valid source centre: nothing to draw from")
+    H, W = int(shape[0]), int(shape[1])
+    pix = xp.arange(H * W, dtype=np.int64)
+    idx = (_host_base(lo, hi, _INIT_STREAM, pix) % n).reshape(H, W)
+    out = xp.empty((H, W, 2), dtype=np.int32)
+    out[:, :, 0] = ys[idx]
+    out[:, :, 1] = xs[idx]
+    return out
+
+
+def _nearest_valid_index(valid, xp):
+    if xp is np:
+        from scipy.ndimage import distance_transform_edt
+    else:  # pragma: no cover - needs a GPU
+        from cupyx.scipy.ndimage import distance_transform_edt
+    return distance_transform_edt(~valid, return_distances=False, return_indices=True)
+
+
+def upsample_nnf(coarse: Any, shape: tuple[int, int], valid: Any) -> Any:
+    """Carry a field to the next finer pyramid level (×2 in both images).
+
+    Fine pixel ``(y, x)`` takes the coarse entry of ``(y // 2, x // 2)`` (clamped to the coarse
+    field), doubled, plus ``(y % 2, x % 2)``, so the offset is preserved at the finer scale;
+    the result is clamped to the source and every entry that is not a valid centre is moved to
+    the nearest valid centre (Euclidean; ties as :func:`scipy.ndimage.distance_transform_edt`).
+
+    Parameters
+    ----------
+    coarse : int32 ndarray, shape (h, w, 2)
+        Coarse field (source centres at the coarse level).
+    shape : (int, int)
+        Fine target ``(H, W)`` (normally ``2h`` or ``2h - 1``).
+    valid : bool ndarray, shape (H', W')
+        Valid centres of the fine source.
+
+    Returns
+    -------
+    int32 ndarray, shape (H, W, 2)
+    """
+    xp = _xp(valid)
+    coarse = xp.asarray(coarse)
+    valid = xp.asarray(valid, dtype=np.bool_)
+    if coarse.ndim != 3 or coarse.shape[2] != 2:
+        raise ValueError(f"coarse must be an (h, w, 2) field; got shape {tuple(coarse.shape)}")
+    if not bool(valid.any()):
+        raise ValueError("valid has no valid source centre")
+    H, W = int(shape[0]), int(shape[1])
+    h, w = coarse.shape[:2]
+    y = xp.arange(H)[:, None]
+    x = xp.arange(W)[None, :]
+    cy = xp.minimum(y // 2, h - 1)
+    cx = xp.minimum(x // 2, w - 1)
+    sy = 2 * coarse[cy, cx, 0].astype(np.int64) + (y - 2 * cy)
+    sx = 2 * coarse[cy, cx, 1].astype(np.int64) + (x - 2 * cx)
+    sy = xp.clip(sy, 0, valid.shape[0] - 1)
+    sx = xp.clip(sx, 0, valid.shape[1] - 1)
+    iy, ix = _nearest_valid_index(valid, xp)
+    out = xp.empty((H, W, 2), dtype=np.int32)
+    out[:, :, 0] = iy[sy, sx]
+    out[:, :, 1] = ix[sy, sx]
+    return out
+
+
+def _prepare(target, source, patch_size, nnf, valid, pixel_weights, kernel, device):
+    _check_device(device)
+    P = _check_patch_size(patch_size)
+    xp = _gpu_xp() if device == "cuda" else np
+    if device == "cpu" and (_xp(target) is not np or _xp(source) is not np):
+        raise ValueError("device='cpu' needs NumPy arrays; use .get() on CuPy arrays or device='cuda'")
+    T = _features(target, xp, "target")
+    S = _features(source, xp, "source")
+    if T.shape[2] != S.shape[2]:
+        raise ValueError(f"target has {T.shape[2]} channels but source has {S.shape[2]}; they must match")
+    if S.shape[0] < P or S.shape[1] < P:
+        raise ValueError(
+            f"source {S.shape[:2]} is smaller than patch_size={P}: no whole source patch exists"
+        )
+    H, W = T.shape[:2]
+    valid = _border_band(_bool_map(valid, S.shape[:2], xp, "valid", True), P)
+    wpix, kern, kbar, use_w, use_k = _weights(pixel_weights, kernel, (H, W), P, T.shape[2], xp)
+    if nnf is not None:
+        nnf = xp.array(xp.asarray(nnf), dtype=np.int32, order="C")
+        if tuple(nnf.shape) != (H, W, 2):
+            raise ValueError(f"nnf must have shape {(H, W, 2)}; got {tuple(nnf.shape)}")
+    # (H, W*C) views: patch rows are contiguous runs for the kernels
+    C = T.shape[2]
+    T2, S2 = T.reshape(H, W * C), S.reshape(S.shape[0], S.shape[1] * C)
+    kern2 = kern.reshape(kern.shape[0], kern.shape[1] * kern.shape[2])
+    bounds = (P // 2, S.shape[0] - 1 - P // 2, P // 2, S.shape[1] - 1 - P // 2)
+    return P, xp, T2, S2, C, S.shape[:2], valid, (wpix, kern2, use_w, use_k, P // 2), kbar, bounds, nnf
+
+
+def patch_distances(
+    target: Any,
+    source: Any,
+    patch_size: int,
+    nnf: Any,
+    *,
+    pixel_weights: Any = None,
+    kernel: Any = None,
+    device: str = "cpu",
+) -> Any:
+    """The distance ``D(p, nnf[p])`` of every target pixel (see the module docstring).
+
+    Entries that are not source centres at least ``patch_size // 2`` from the source border get
+    ``inf``. Arguments as :func:`patchmatch`.
+
+    Returns
+    -------
+    float32 ndarray, shape (H, W)
+    """
+    _P, xp, T, S, C, _, valid, wargs, kbar, bounds, nnf = _prepare(
+        target, source, patch_size, nnf, None, pixel_weights, kernel, device
+    )
+    if nnf is None:
+        raise ValueError("nnf is required")
+    wpix, _, use_w, use_k, half = wargs
+    H, W = T.shape[0], T.shape[1] // C
+    dist = xp.empty((H, W), dtype=np.float32)
+    if device == "cpu":
+        _raw_distances_cpu(T, S, C, nnf, dist, valid, *wargs, *bounds, False)
+        _normalise_cpu(dist, wpix, kbar, use_w, use_k, half)
+    else:
+        grid, block = _grid(H, W)
+        _raw_distances_gpu[grid, block](T, S, C, nnf, dist, valid, *wargs, *bounds, False)
+        _normalise_gpu[grid, block](dist, wpix, kbar, use_w, use_k, half)
+    return dist
+
+
+def patchmatch(
+    target: Any,
+    source: Any,
+    patch_size: int,
+    *,
+    init: Any = None,
+    solve: Any = None,
+    valid: Any = None,
+    pixel_weights: Any = None,
+    kernel: Any = None,
+    iterations: int = 5,
+    seed: int = 0,
+    device: str = "cpu",
+    band_rows: int | None = None,
+) -> tuple[Any, Any]:
+    """PatchMatch nearest-neighbour field from ``target`` patches to ``source`` patches.
+
+    Parameters
+    ----------
+    target : float32 ndarray, shape (H, W, C) (or (H, W))
+        Target features ``T``.
+    source : float32 ndarray, shape (H', W', C) (or (H', W'))
+        Source features ``S``; ``H', W' ≥ patch_size``.
+    patch_size : int
+        Odd patch side ``P``.
+    init : int32 ndarray, shape (H, W, 2), optional
+        Initial source ``(y, x)`` centres; every solved entry must be a valid centre. Default:
+        :func:`random_nnf` with ``seed``.
+    solve : bool ndarray, shape (H, W), optional
+        Target pixels to solve (default all); the others keep their ``init`` entry.
+    valid : bool ndarray, shape (H', W'), optional
+        Source centres that may be returned (default all); intersected with the centres at least
+        ``P // 2`` from the border.
+    pixel_weights : float32 ndarray, shape (H, W), optional
+        Weight ``w ≥ 0`` of each target pixel inside every patch (default 1).
+    kernel : float32 ndarray, shape (P, P) or (P, P, C), optional
+        Weight ``k ≥ 0`` per patch offset (and channel) (default 1).
+    iterations : int
+        PatchMatch iterations (propagation + random search), ``≥ 0``.
+    seed : int
+        Non-negative seed of the counter-based random stream.
+    device : {"cpu", "cuda"}
+        ``"cpu"``: NumPy arrays, the banded parallel Numba kernel. ``"cuda"``: the jump-flood
+        CUDA twin on CuPy arrays (NumPy arrays under ``NUMBA_ENABLE_CUDASIM=1``).
+    band_rows : int, optional
+        Rows per parallel band on the CPU (default ``kernels.config.PM_BAND_ROWS``; ``>= H``
+        runs the sequential algorithm). Ignored on the GPU.
+
+    Returns
+    -------
+    nnf : int32 ndarray, shape (H, W, 2)
+        Source ``(y, x)`` centre per target pixel.
+    dist : float32 ndarray, shape (H, W)
+        Normalised weighted patch distance of each entry (module docstring).
+
+    Raises
+    ------
+    ValueError
+        Bad shapes, dtypes or values; no valid source centre; an invalid initial entry of a
+        solved pixel.
+
+    References
+    ----------
+    .. [1] C. Barnes, E. Shechtman, A. Finkelstein, D. B. Goldman, "PatchMatch: A Randomized
+       Correspondence Algorithm for Structural Image Editing", SIGGRAPH 2009.
+    """
+    P, xp, T, S, C, (Hs, Ws), valid, wargs, kbar, bounds, nnf = _prepare(
+        target, source, patch_size, init, valid, pixel_weights, kernel, device
+    )
+    wpix, _, use_w, use_k, half = wargs
+    if isinstance(iterations, bool) or not isinstance(iterations, (int, np.integer)) or iterations < 0:
+        raise ValueError(f"iterations must be an integer ≥ 0; got {iterations!r}")
+    seed_lo, seed_hi = _seed_words(seed)
+    H, W = T.shape[0], T.shape[1] // C
+    solve = _bool_map(solve, (H, W), xp, "solve", True)
+    if not bool(valid.any()):
+        raise ValueError(
+            f"no valid source centre: valid ∩ centres at least {P // 2} from the border of the "
+            f"{Hs}×{Ws} source is empty"
+        )
+    if nnf is None:
+        nnf = random_nnf((H, W), valid, seed)
+    else:
+        sy, sx = nnf[:, :, 0], nnf[:, :, 1]
+        inside = (sy >= 0) & (sy < Hs) & (sx >= 0) & (sx < Ws)
+        ok = inside.copy()
+        ok[inside] = valid[sy[inside], sx[inside]]
+        bad = int((solve & ~ok).sum())
+        if bad:
+            raise ValueError(
+                f"init has {bad} solved entr{'y' if bad == 1 else 'ies'} that are not valid source "
+                f"centres; start from random_nnf(...) or upsample_nnf(...), which only return "
+                f"valid centres"
+            )
+    dist = xp.empty((H, W), dtype=np.float32)
+    iterations = int(iterations)
+    if device == "cpu":
+        rows = config.PM_BAND_ROWS if band_rows is None else int(band_rows)
+        if rows < 1:
+            raise ValueError(f"band_rows must be ≥ 1; got {band_rows!r}")
+        _raw_distances_cpu(T, S, C, nnf, dist, valid, *wargs, *bounds, True)
+        _patchmatch_cpu(T, S, C, nnf, dist, solve, valid, *wargs, iterations, seed_lo, seed_hi, rows)
+        _normalise_cpu(dist, wpix, kbar, use_w, use_k, half)
+        return nnf, dist
+    grid, block = _grid(H, W)
+    _raw_distances_gpu[grid, block](T, S, C, nnf, dist, valid, *wargs, *bounds, True)
+    nnf2 = xp.empty_like(nnf)
+    dist2 = xp.empty_like(dist)
+    k_max = 1
+    while k_max * 2 <= max(H, W) // 2:
+        k_max *= 2
+    for it in range(iterations):
+        step = k_max
+        while step >= 1:
+            _jump_gpu[grid, block](T, S, C, nnf, dist, nnf2, dist2, solve, valid, *wargs, step, *bounds)
+            nnf, nnf2 = nnf2, nnf
+            dist, dist2 = dist2, dist
+            step //= 2
+        _search_gpu[grid, block](T, S, C, nnf, dist, solve, valid, *wargs, it, seed_lo, seed_hi, *bounds)
+    _normalise_gpu[grid, block](dist, wpix, kbar, use_w, use_k, half)
+    return nnf, dist
