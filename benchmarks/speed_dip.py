@@ -3,7 +3,7 @@
 For each size (128² and 256²; 64² and 128² with ``--quick``) and device (CPU, and CUDA when
 PyTorch sees a GPU), in a fresh process per configuration:
 
-* **seconds per iteration** of the public call with the default network (``channels=16``,
+* **seconds per iteration** of the public call (``snapshots=0``) with the default network (``channels=16``,
   ``depth=5``, ``input_depth=32``: widths 16–128), from ``info.timings["optimise"]`` of
   calls with ``N`` iterations (median of repeats after a warm-up call), next to a bare
   PyTorch loop on the same network and inputs (same :func:`imgkit.nets.unet.build_skip_net`,
@@ -16,9 +16,13 @@ PyTorch sees a GPU), in a fresh process per configuration:
   network construction and oneDNN set-up included); ``peak_mem_mb``: peak RSS of the process
   (CPU) or torch's peak allocation (CUDA).
 
-The machine load (``os.getloadavg``) and torch's thread count are recorded in every row: on a
-shared 2-core machine the figures move a lot with what else runs. ``--threads N`` sets
-torch's intra-op threads (default: torch's own choice).
+The machine load (``os.getloadavg``), torch's thread count and ``OMP_WAIT_POLICY`` are recorded
+in every row: on a shared 2-core machine the figures move a lot with what else runs. With
+two torch threads and other processes competing for the cores, OpenMP's default active waiting
+makes each thread spin while the other is descheduled (measured at load ~2.5: 0.79 s per
+iteration of a 64² test net with 2 threads, 0.04 s with ``OMP_WAIT_POLICY=PASSIVE``, 0.02 s
+with 1 thread). ``--threads N`` sets torch's intra-op threads (default: torch's own choice);
+export ``OMP_WAIT_POLICY=PASSIVE`` before the run to measure passive waiting.
 
 Run ``python -m benchmarks.speed_dip [--quick] [--threads N]``; it prints a Markdown table
 and writes ``benchmarks/results/speed_dip[_quick][_tN].md`` and ``.json``.
@@ -112,8 +116,10 @@ def _worker(cfg: dict[str, Any]) -> dict[str, Any]:
     ours, bare, setup = [], [], []
     _bare_loop(img, hole, 2, device)  # warm-up
     for r in range(repeats):
+        # snapshots=0: with few iterations the 6 snapshot forwards would weigh ~10 % (over the
+        # default 1200 iterations they weigh 0.2 %; the default-call row includes them)
         _, info = imgkit.inpaint(img, hole, method="dip", iterations=n, device=device, seed=r,
-                                 return_info=True)
+                                 return_info=True, snapshots=0)
         ours.append(info.timings["optimise"] / n)
         setup.append(info.timings["total"] - info.timings["optimise"])
         bare.append(_bare_loop(img, hole, n, device, seed=r))
@@ -153,7 +159,8 @@ def kernel_rows(quick: bool, threads: int | None = None) -> list[dict[str, Any]]
             load0 = os.getloadavg()[0]
             res = _run_worker(dict(size=size, device=device, iterations=n, repeats=repeats,
                                    threads=threads, full_call=not quick))
-            load = f"load {load0:.1f}->{os.getloadavg()[0]:.1f}, {res['threads']} torch threads"
+            load = (f"load {load0:.1f}->{os.getloadavg()[0]:.1f}, {res['threads']} torch threads, "
+                    f"OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY', 'unset')}")
             ours, bare = statistics.median(res["ours"]), statistics.median(res["bare"])
             common = dict(family="dip", device=device, size=f"{size}x{size}",
                           first_call_s=res["first"], peak_mem_mb=res["peak_mb"])

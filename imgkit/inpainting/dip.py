@@ -29,6 +29,10 @@ more ``iterations`` (and ``channels``) on a GPU. Images larger than ``max_size``
 at a reduced size and the fill is upsampled (bilinear): a known pixel of the reduced image
 is used by the loss only if no hole pixel contributed to it.
 
+On a busy machine (more runnable processes than cores), PyTorch's OpenMP threads spin-wait for
+each other and an iteration can become tens of times slower; start Python with
+``OMP_WAIT_POLICY=PASSIVE`` or call ``torch.set_num_threads(1)`` there.
+
 References
 ----------
 .. [1] D. Ulyanov, A. Vedaldi, V. Lempitsky, "Deep Image Prior", CVPR 2018, pp. 9446–9454;
