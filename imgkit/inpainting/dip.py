@@ -178,7 +178,6 @@ def dip(image, mask, *, ctx, iterations, lr, depth, channels, skip_channels, inp
         info.snapshot_iterations.append(step)
 
     with deterministic(dev), ctx.timer("optimise"), ctx.steps(iterations, "dip", "it") as bar:
-        step = 0
         for step in range(iterations):
             if step in snap_at:
                 snapshot(step)
