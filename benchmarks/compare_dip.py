@@ -3,7 +3,7 @@
 For each photo (256², ``data.mask("strokes", seed=1)``, about 5 % of the pixels in 1–2 %-wide
 strokes) it runs ``telea``, ``ns``, ``biharmonic`` and ``dip`` with their defaults (seed 0) and
 reports hole PSNR, whole-image SSIM and LPIPS (VGG), and seconds; it writes
-``benchmarks/results/compare_dip.md`` and a grid ``compare_dip.png`` (rows = photos; columns =
+``benchmarks/results/compare_dip.md`` and a grid ``compare_dip.jpg`` (rows = photos; columns =
 input with the hole in magenta, the four fills, ground truth).
 
 A default DIP call at 256² takes minutes on a CPU (more on a loaded machine), so outputs can be
@@ -77,14 +77,15 @@ def main(argv: list[str] | None = None) -> int:
     head = (f"# Deep Image Prior vs diffusion baselines on thin masks\n\n{SIZE}² photos, "
             f"data.mask('strokes', seed=1), defaults, seed 0; torch {torch.__version__}, "
             f"{torch.get_num_threads()} threads, load {os.getloadavg()[0]:.1f}; "
-            f"{time.strftime('%Y-%m-%d %H:%M')}. Grid: compare_dip.png (input, "
+            f"{time.strftime('%Y-%m-%d %H:%M')}. Grid: compare_dip.jpg (input, "
             f"{', '.join(METHODS)}, truth).\n\n")
     text = head + "\n".join(lines) + "\n"
     print(text)
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "compare_dip.md").write_text(text)
     grid = np.round(np.clip(np.concatenate(rows, axis=0), 0, 1) * 255).astype(np.uint8)
-    cv2.imwrite(str(RESULTS / "compare_dip.png"), cv2.cvtColor(grid, cv2.COLOR_RGB2BGR))
+    cv2.imwrite(str(RESULTS / "compare_dip.jpg"), cv2.cvtColor(grid, cv2.COLOR_RGB2BGR),
+                [cv2.IMWRITE_JPEG_QUALITY, 90])
     return 0
 
 
