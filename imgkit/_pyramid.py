@@ -13,7 +13,8 @@ import numpy as np
 
 from ._color import get_xp
 
-__all__ = ["gaussian_kernel", "blur", "downsample", "gaussian_pyramid", "resize", "binomial5"]
+__all__ = ["gaussian_kernel", "blur", "downsample", "gaussian_pyramid", "resize", "reduce_with_mask",
+           "binomial5"]
 
 #: Burt & Adelson's 5-tap binomial filter, the generating kernel of a Gaussian pyramid.
 binomial5 = np.array([1, 4, 6, 4, 1], dtype=np.float32) / 16.0
@@ -101,3 +102,29 @@ def resize(img: Any, shape: tuple[int, int]) -> Any:
     top = img[y0][:, x0] * (1 - fx) + img[y0][:, x1] * fx
     bot = img[y1][:, x0] * (1 - fx) + img[y1][:, x1] * fx
     return (top * (1 - fy) + bot * fy).astype(np.float32)
+
+
+def reduce_with_mask(img: Any, hole: Any, max_size: int | None) -> tuple[Any, Any, float]:
+    """Shrink an image and its hole mask so the longer side is at most ``max_size``.
+
+    For methods that work at a lower resolution and upsample their fill. The image is
+    anti-aliased (Gaussian ``sigma = (1/scale - 1) / 2``, as scikit-image) and resized
+    bilinearly; a reduced pixel is marked as hole when any hole pixel entered its value (the
+    hole indicator goes through the same blur and resize, and only exact zeros stay known),
+    so no hole colour leaks into the known pixels a method copies or fits.
+
+    Returns
+    -------
+    img, hole, scale
+        Unchanged (``scale`` 1.0) when ``max_size`` is None or not exceeded; ``scale`` is
+        reduced height / original height.
+    """
+    h, w = hole.shape[:2]
+    if max_size is None or max(h, w) <= max_size:
+        return img, hole, 1.0
+    scale = max_size / max(h, w)
+    shape = (max(1, round(h * scale)), max(1, round(w * scale)))
+    sigma = (1.0 / scale - 1.0) / 2.0
+    small = resize(blur(img, sigma), shape)
+    small_hole = resize(blur(hole.astype(np.float32), sigma), shape) > 0
+    return small, small_hole, shape[0] / h

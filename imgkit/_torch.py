@@ -5,11 +5,14 @@ Arrays cross here: NumPy (or CuPy) ``(H, W, C)`` float32 ↔ torch ``(1, C, H, W
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
 
-__all__ = ["torch_device", "to_tensor", "from_tensor", "generator", "require_torch", "resize_tensor"]
+__all__ = ["deterministic", "torch_device", "to_tensor", "from_tensor", "generator", "require_torch",
+           "resize_tensor"]
 
 
 def require_torch():
@@ -56,6 +59,31 @@ def generator(seed: int, device: Any) -> Any:
     g = torch.Generator(device=device)
     g.manual_seed(int(seed) % (2**63))
     return g
+
+
+@contextmanager
+def deterministic(device: Any) -> Iterator[None]:
+    """Run a block with reproducible kernels on ``device``, restoring the global flags after.
+
+    On the CPU this switches on ``torch.use_deterministic_algorithms`` (an op without a
+    deterministic CPU kernel then raises instead of drifting). On CUDA it asks cuDNN for
+    deterministic, non-benchmarked convolutions; a few CUDA backward kernels (reflection
+    padding, nearest upsampling) still use atomics, so GPU runs may differ in the last bits.
+    """
+    torch = require_torch()
+    cudnn = torch.backends.cudnn
+    saved = (torch.are_deterministic_algorithms_enabled(),
+             torch.is_deterministic_algorithms_warn_only_enabled(),
+             cudnn.deterministic, cudnn.benchmark)
+    try:
+        if torch.device(device).type == "cpu":
+            torch.use_deterministic_algorithms(True)
+        else:
+            cudnn.deterministic, cudnn.benchmark = True, False
+        yield
+    finally:
+        torch.use_deterministic_algorithms(saved[0], warn_only=saved[1])
+        cudnn.deterministic, cudnn.benchmark = saved[2], saved[3]
 
 
 def resize_tensor(t: Any, size: tuple[int, int]) -> Any:
