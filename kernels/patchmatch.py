@@ -124,6 +124,7 @@ from numba.core import cgutils
 from numba.extending import intrinsic
 
 from . import config
+from ._jit import parallel_and_serial
 
 __all__ = [
     "patch_distances",
@@ -484,10 +485,8 @@ def _patchmatch_cpu_py(T, S, C, nnf, dist, solve, valid, wpix, kern, kbar, use_w
 
 # Each CPU driver twice: threaded, and sequential for small problems, where waking threads costs
 # more than it saves (config.PM_PARALLEL_MIN_PIXELS). Both give the same bytes.
-_distances_par = numba.njit(parallel=True, cache=True)(_distances_cpu_py)
-_distances_seq = numba.njit(cache=True)(_distances_cpu_py)
-_patchmatch_par = numba.njit(parallel=True, cache=True)(_patchmatch_cpu_py)
-_patchmatch_seq = numba.njit(cache=True)(_patchmatch_cpu_py)
+_distances_par, _distances_seq = parallel_and_serial(_distances_cpu_py)
+_patchmatch_par, _patchmatch_seq = parallel_and_serial(_patchmatch_cpu_py)
 
 
 # ---------------------------------------------------------------------------------------------

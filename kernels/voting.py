@@ -69,6 +69,7 @@ import numpy as np
 from numba import cuda, prange
 
 from . import config
+from ._jit import parallel_and_serial
 
 __all__ = ["vote"]
 
@@ -203,8 +204,7 @@ def _vote_cpu_py(target, source, nnf, logw, wexp, out, acc, half, vote, mode, bw
 
 
 # threaded, and sequential for small votes (config.PM_PARALLEL_MIN_PIXELS); the same bytes
-_vote_par = numba.njit(parallel=True, cache=True)(_vote_cpu_py)
-_vote_seq = numba.njit(cache=True)(_vote_cpu_py)
+_vote_par, _vote_seq = parallel_and_serial(_vote_cpu_py)
 
 
 @cuda.jit
