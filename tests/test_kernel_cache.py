@@ -6,7 +6,6 @@ whichever compiled first served both from the cache, and the threaded NNF kernel
 """
 
 import pytest
-
 from imgkit.kernels import patchmatch, voting
 
 PAIRS = [
