@@ -37,8 +37,8 @@ from typing import Any
 
 from .measure import REPO, machine_info
 
-__all__ = ["COLUMNS", "RESULTS", "ROOT", "Runs", "empty_numba_cache", "fresh_process", "load_text",
-           "markdown_table", "median_runs", "run_meta", "speed_main", "speed_parser", "timed",
+__all__ = ["COLUMNS", "RESULTS", "ROOT", "Runs", "empty_numba_cache", "fresh_process", "kernel_row",
+           "load_text", "markdown_table", "median_runs", "run_meta", "speed_main", "speed_parser", "timed",
            "write_results"]
 
 ROOT = REPO
@@ -151,6 +151,25 @@ def fresh_process(args: Sequence[str], *, env: dict[str, str] | None = None,
 
 
 # --- results ---------------------------------------------------------------------------------
+
+
+def kernel_row(family: str, kernel: str, device: str, size: str, median_s: float | None,
+               throughput: float | None, unit: str, notes: str, first: float | None = None,
+               peak: float | None = None, *, digits: int = 4) -> dict[str, Any]:
+    """One row of ``kernel_rows`` (the keys :mod:`benchmarks.kernels` reads), figures rounded:
+    seconds to 4 decimals, first call to 2, memory to 1, throughput to ``digits``."""
+    return {
+        "family": family,
+        "kernel": kernel,
+        "device": device,
+        "size": size,
+        "median_s": None if median_s is None else round(median_s, 4),
+        "first_call_s": None if first is None else round(first, 2),
+        "peak_mem_mb": None if peak is None else round(peak, 1),
+        "throughput": None if throughput is None else round(throughput, digits),
+        "unit": unit,
+        "notes": notes,
+    }
 
 
 def _cell(v: Any) -> str:

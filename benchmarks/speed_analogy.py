@@ -24,7 +24,7 @@ import sys
 
 import numpy as np
 
-from ._speed import ROOT, empty_numba_cache, fresh_process, load_text, median_runs, speed_main
+from ._speed import ROOT, empty_numba_cache, fresh_process, kernel_row, load_text, median_runs, speed_main
 
 FAMILY = "analogy"
 
@@ -78,18 +78,7 @@ def _fresh_process(n: int, exact: bool) -> tuple[float | None, float | None]:
 
 
 def _row(kernel, device, size, median_s, throughput, unit, notes, first=None, peak=None) -> dict:
-    return {
-        "family": FAMILY,
-        "kernel": kernel,
-        "device": device,
-        "size": size,
-        "median_s": None if median_s is None else round(median_s, 4),
-        "first_call_s": None if first is None else round(first, 2),
-        "peak_mem_mb": None if peak is None else round(peak, 1),
-        "throughput": None if throughput is None else round(throughput, 4),
-        "unit": unit,
-        "notes": notes,
-    }
+    return kernel_row(FAMILY, kernel, device, size, median_s, throughput, unit, notes, first, peak)
 
 
 def _phases(info) -> str:

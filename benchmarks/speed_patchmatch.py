@@ -13,21 +13,19 @@ Warm figures are medians of repeated runs after a warm-up; ``first_call_s`` is m
 fresh process with an empty Numba cache (JIT compile included); ``peak_mem_mb`` is that
 process's peak resident set size (interpreter, NumPy, Numba and LLVM included).
 
-Run ``python -m benchmarks.speed_patchmatch [--quick]``.
+Run ``python -m benchmarks.speed_patchmatch [--quick] [--out DIR]``; writes
+``benchmarks/results/speed_patchmatch[_quick].md`` and ``.json``.
 """
 
 from __future__ import annotations
 
-import json
-import os
-import statistics
 import subprocess
 import sys
-import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
+
+from ._speed import empty_numba_cache, fresh_process, kernel_row, load_text, median_runs, speed_main
 
 FAMILY = "patchmatch"
 _PATCH = 7
@@ -35,10 +33,7 @@ _ITERS = 5
 
 
 def _load() -> str:
-    try:
-        return "load " + " ".join(f"{x:.1f}" for x in os.getloadavg())
-    except OSError:  # pragma: no cover - not on Unix
-        return "load n/a"
+    return load_text("load", 1)
 
 
 def _images(n: int):
@@ -51,18 +46,11 @@ _CPU: dict[str, float] = {}
 
 
 def _median(fn, repeats: int) -> float:
-    """Median wall seconds; the median process CPU seconds (all threads) go to ``_CPU["last"]``,
-    a figure that shared-machine contention inflates much less than wall time."""
-    fn()  # warm-up (JIT, caches)
-    times, cpu = [], []
-    for _ in range(repeats):
-        c = time.process_time()
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-        cpu.append(time.process_time() - c)
-    _CPU["last"] = statistics.median(cpu)
-    return statistics.median(times)
+    """Median wall seconds after a warm-up; the median process CPU seconds (all threads) go to
+    ``_CPU["last"]``, a figure that shared-machine contention inflates much less than wall time."""
+    runs = median_runs(fn, repeats, warmup=True)
+    _CPU["last"] = runs.cpu_s
+    return runs.median_s
 
 
 def _cpu_note() -> str:
@@ -96,32 +84,16 @@ print(first, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0)
 
 def _fresh_process(n: int, code: str = _FRESH) -> tuple[float | None, float | None]:
     """First call (JIT compile with an empty cache) and peak RSS in a fresh interpreter."""
-    with tempfile.TemporaryDirectory() as cache:
-        env = dict(os.environ, NUMBA_CACHE_DIR=cache)
-        env.pop("NUMBA_ENABLE_CUDASIM", None)
+    with empty_numba_cache() as env:
         try:
-            out = subprocess.run(
-                [sys.executable, "-c", code.format(n=n, p=_PATCH, it=_ITERS)],
-                env=env, capture_output=True, text=True, timeout=600, check=True,
-            ).stdout.split()
+            out = fresh_process(["-c", code.format(n=n, p=_PATCH, it=_ITERS)], env=env, timeout=600).split()
             return float(out[0]), float(out[1])
         except (subprocess.SubprocessError, IndexError, ValueError):
             return None, None
 
 
 def _row(kernel, device, size, median_s, throughput, unit, notes, first=None, peak=None) -> dict:
-    return {
-        "family": FAMILY,
-        "kernel": kernel,
-        "device": device,
-        "size": size,
-        "median_s": None if median_s is None else round(median_s, 4),
-        "first_call_s": None if first is None else round(first, 2),
-        "peak_mem_mb": None if peak is None else round(peak, 1),
-        "throughput": None if throughput is None else round(throughput, 3),
-        "unit": unit,
-        "notes": notes,
-    }
+    return kernel_row(FAMILY, kernel, device, size, median_s, throughput, unit, notes, first, peak, digits=3)
 
 
 def kernel_rows(quick: bool) -> list[dict]:
@@ -268,35 +240,10 @@ def _completion_rows(quick: bool, repeats: int, threads: int) -> list[dict]:
     return rows
 
 
-def _markdown(rows: list[dict]) -> str:
-    cols = ["kernel", "device", "size", "median_s", "first_call_s", "peak_mem_mb", "throughput", "unit",
-            "notes"]
-    lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
-    for r in rows:
-        lines.append("| " + " | ".join("" if r[c] is None else str(r[c]) for c in cols) + " |")
-    return "\n".join(lines)
-
-
 def main(argv: list[str] | None = None) -> None:
-    import argparse
-
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--quick", action="store_true", help="128×128, fewer repeats, no fresh process")
-    args = ap.parse_args(argv)
-    rows = kernel_rows(args.quick)
-    table = _markdown(rows)
-    print(table)
-    out = Path(__file__).resolve().parent / "results"
-    out.mkdir(exist_ok=True)
-    stem = "speed_patchmatch_quick" if args.quick else "speed_patchmatch"
-    import platform
-
-    meta = {"python": platform.python_version(), "machine": platform.processor() or platform.machine(),
-            "cpus": os.cpu_count(), "when": time.strftime("%Y-%m-%d %H:%M:%S")}
-    (out / f"{stem}.md").write_text(
-        f"# PatchMatch kernel speed\n\n{json.dumps(meta)}\n\n{table}\n", encoding="utf-8"
-    )
-    (out / f"{stem}.json").write_text(json.dumps({"meta": meta, "rows": rows}, indent=1), encoding="utf-8")
+    speed_main(kernel_rows, "speed_patchmatch", "PatchMatch kernel speed", argv, doc=__doc__,
+               quick_help="128×128, fewer repeats, no fresh process",
+               suffix=lambda args: "_quick" if args.quick else "")
 
 
 if __name__ == "__main__":
