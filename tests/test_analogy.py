@@ -168,6 +168,19 @@ def test_stylize_analogy():
         imgkit.stylize(content, [style, style], method="analogy")
 
 
+def test_stylize_analogy_keeps_the_contents_contrast():
+    # A = blur(style) has a much smaller σ than the style: remapping by A's statistics (the
+    # paper's map for a real A) stretched a low-contrast texture's luminance past [0, 1]. The
+    # artistic-filter set-up maps by A′'s statistics, so B′ keeps B's luminance mean and spread.
+    content, style = data.photo("astronaut", 64), data.photo("brick", 64)
+    y_content = luminance(content)
+    y_out = luminance(imgkit.stylize(content, style, method="analogy", seed=0))
+    saturated = float(np.mean((y_out <= 0.01) | (y_out >= 0.99)))
+    assert saturated <= 2 * float(np.mean((y_content <= 0.01) | (y_content >= 0.99))) + 0.02
+    assert 0.6 <= y_out.std() / y_content.std() <= 1.4
+    assert abs(float(y_out.mean() - y_content.mean())) <= 0.1
+
+
 # --- errors --------------------------------------------------------------------------------------
 
 

@@ -140,10 +140,16 @@ def features(fine: Any, filtered: Any, coarse: Any = None, coarse_filtered: Any 
     return xp.ascontiguousarray(xp.stack(chans, axis=2).astype(np.float32))
 
 
-def remap_luminance(ya: Any, yap: Any, yb: Any) -> tuple[Any, Any]:
-    """Hertzmann's luminance remapping: ``Y ← σ_B / σ_A (Y − μ_A) + μ_B`` for A and A′ alike."""
+def remap_luminance(ya: Any, yap: Any, yb: Any, by: str = "a") -> tuple[Any, Any]:
+    """Hertzmann's luminance remapping: ``Y ← σ_B / σ_A (Y − μ_A) + μ_B`` for A and A′ alike.
+
+    ``by="a"`` takes μ_A and σ_A from A (the paper); ``by="a_prime"`` from A′ (the artistic-filter
+    set-up, where A is a blur of A′ whose σ is much smaller than A′'s: A's statistics would
+    stretch A′'s contrast by that ratio and saturate B′).
+    """
     xp = _xp(ya)
-    mu_a, sd_a = float(ya.mean(dtype=np.float64)), float(ya.std(dtype=np.float64))
+    ref = yap if by == "a_prime" else ya
+    mu_a, sd_a = float(ref.mean(dtype=np.float64)), float(ref.std(dtype=np.float64))
     mu_b, sd_b = float(yb.mean(dtype=np.float64)), float(yb.std(dtype=np.float64))
     scale = sd_b / sd_a if sd_a > 1e-6 else 1.0
 

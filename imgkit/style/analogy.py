@@ -87,7 +87,7 @@ from .._pyramid import blur
 from ..context import RunContext
 from ..errors import InvalidImageError
 from ..registry import Option, register
-from ._hertzmann import AnalogyInfo, compose, synthesise
+from ._hertzmann import AnalogyInfo, compose, remap_luminance, synthesise
 
 __all__ = ["AnalogyInfo", "hertzmann", "analogy_stylize"]
 
@@ -187,7 +187,12 @@ def analogy_stylize(
 
     With only a style image, the example pair is ``A′ = style`` and ``A`` = the style's
     luminance blurred with σ = ``blur`` (the unfiltered version of the painting that the paper's
-    artistic filters need); ``B = content``.
+    artistic filters need); ``B = content``. ``remap=True`` maps A and A′ with one linear map
+    that gives A′ (not A, as in :func:`imgkit.analogy`) the content's luminance mean and standard
+    deviation: the blur shrinks A's σ, and the paper's map (by A's σ) would stretch the style's
+    contrast by that ratio and saturate the result (measured on the benchmark's 8 style cases at
+    128 px: median Gram distance to the style 10.8 with A's statistics, 3.7 with A′'s, 8.1 for
+    the unchanged content).
 
     Parameters
     ----------
@@ -213,9 +218,12 @@ def analogy_stylize(
     style = styles[0]
     yap = luminance(style)
     ya = _blur(yap, blur)
+    yb = luminance(content)
+    if remap:  # with A′'s statistics: A = blur(A′) has a far smaller σ than A′ (see remap_luminance)
+        ya, yap = remap_luminance(ya, yap, yb, by="a_prime")
     return _common(
-        ya, yap, luminance(content), rgb_to_yiq(content), style, ctx, color,
-        kappa=kappa, levels=levels, patch_size=patch_size, coarse_size=coarse_size, remap=remap,
+        ya, yap, yb, rgb_to_yiq(content), style, ctx, color,
+        kappa=kappa, levels=levels, patch_size=patch_size, coarse_size=coarse_size, remap=False,
         exact=exact, pm_iterations=pm_iterations,
     )
 
