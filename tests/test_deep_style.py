@@ -22,12 +22,7 @@ torch = pytest.importorskip("torch")
 REFERENCE = Path(__file__).parent / "data" / "lpips_reference.json"
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_torch_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")  # see conftest.py
 
 
 # ----------------------------------------------------------------------------- LPIPS

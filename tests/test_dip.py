@@ -17,14 +17,7 @@ from .conftest import hole_mae, mean_fill_mae  # noqa: E402
 SMALL = dict(channels=8, depth=4, input_depth=16)
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_torch_thread():
-    # On a busy 2-core machine torch's two OpenMP threads spin-wait for each other (50 iterations
-    # took 205 s with 2 threads and 4.5 s with 1 at load 9); one thread keeps these tests short.
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")  # see conftest.py
 
 
 @pytest.fixture(scope="module")
