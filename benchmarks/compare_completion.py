@@ -26,6 +26,8 @@ from typing import Any
 
 import numpy as np
 
+from imgkit.metrics import hole_box
+
 IMAGES = ("astronaut", "coffee", "chelsea", "brick", "grass", "gravel")
 MASKS = ("box", "blobs")
 #: A method whose first run takes longer is timed by that run alone (it has no JIT to warm up).
@@ -45,19 +47,6 @@ def _threads() -> int:
     import numba
 
     return numba.get_num_threads()
-
-
-def hole_box(mask: np.ndarray, margin: int = 8, min_side: int = 32) -> tuple[slice, slice]:
-    """Bounding box of the hole grown by ``margin`` px and to at least ``min_side`` px a side."""
-    ys, xs = np.nonzero(mask)
-    out = []
-    for lo, hi, n in ((int(ys.min()), int(ys.max()) + 1, mask.shape[0]),
-                      (int(xs.min()), int(xs.max()) + 1, mask.shape[1])):
-        lo, hi = max(0, lo - margin), min(n, hi + margin)
-        side = min(max(hi - lo, min_side), n)
-        start = max(0, min((lo + hi) // 2 - side // 2, n - side))
-        out.append(slice(start, start + side))
-    return out[0], out[1]
 
 
 def _runner(method: str, options: dict[str, Any]):

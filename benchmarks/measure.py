@@ -31,6 +31,8 @@ from typing import Any
 
 import numpy as np
 
+from imgkit.metrics import hole_box
+
 __all__ = ["METRICS", "MetricSet", "machine_info", "row_machine", "time_runs"]
 
 REPO = Path(__file__).resolve().parent.parent
@@ -95,20 +97,6 @@ PRIMARY = {
     "style": ("gram_distance", "lpips_content"),
     "analogy": ("psnr",),
 }
-
-
-def hole_box(mask: np.ndarray, margin: int = 8, min_side: int = 32) -> tuple[slice, slice]:
-    """Bounding box of the hole grown by ``margin`` px and to at least ``min_side`` px a side
-    (kept inside the image)."""
-    ys, xs = np.nonzero(mask)
-    out = []
-    for lo, hi, n in ((int(ys.min()), int(ys.max()) + 1, mask.shape[0]),
-                      (int(xs.min()), int(xs.max()) + 1, mask.shape[1])):
-        lo, hi = max(0, lo - margin), min(n, hi + margin)
-        side = min(max(hi - lo, min_side), n)
-        start = max(0, min((lo + hi) // 2 - side // 2, n - side))
-        out.append(slice(start, start + side))
-    return out[0], out[1]
 
 
 class MetricSet:

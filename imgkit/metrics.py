@@ -18,7 +18,41 @@ from ._image import as_float_image, as_mask, to_numpy, to_rgb
 from .errors import InvalidImageError, InvalidOptionError
 from .nets.layers import CONTENT_LAYER, STYLE_LAYERS
 
-__all__ = ["content_distance", "gram_distance", "lpips", "mae", "psnr", "ssim"]
+__all__ = ["content_distance", "gram_distance", "hole_box", "lpips", "mae", "psnr", "ssim"]
+
+
+def hole_box(mask: Any, margin: int = 8, min_side: int = 32) -> tuple[slice, slice]:
+    """Bounding box of a hole grown by ``margin`` pixels and to at least ``min_side`` a side.
+
+    The region over which imgkit's benchmarks and demo score a fill with :func:`lpips`
+    (``lpips(out[box], truth[box])``): the hole and its surroundings, large enough for the
+    network's receptive field, kept inside the image (a side never exceeds the image's).
+
+    Parameters
+    ----------
+    mask : array_like, shape (H, W)
+        Nonzero where the hole is; at least one nonzero pixel.
+    margin : int
+        Pixels added on every side of the hole's bounding box.
+    min_side : int
+        Smallest side of the box (centred on the grown box, shifted to stay inside).
+
+    Returns
+    -------
+    rows, cols : slice
+    """
+    m = np.asarray(mask)
+    ys, xs = np.nonzero(m)
+    if ys.size == 0:
+        raise ValueError("hole_box: mask has no hole pixel (nonzero entry)")
+    out = []
+    for lo, hi, n in ((int(ys.min()), int(ys.max()) + 1, m.shape[0]),
+                      (int(xs.min()), int(xs.max()) + 1, m.shape[1])):
+        lo, hi = max(0, lo - margin), min(n, hi + margin)
+        side = min(max(hi - lo, min_side), n)
+        start = max(0, min((lo + hi) // 2 - side // 2, n - side))
+        out.append(slice(start, start + side))
+    return out[0], out[1]
 
 
 def _pair(a: Any, b: Any, names: tuple[str, str] = ("a", "b")) -> tuple[np.ndarray, np.ndarray]:

@@ -487,3 +487,24 @@ def test_speed_main_writes_results_and_passes_options(tmp_path, capsys):
     assert saved["rows"] == rows
     for key in ("command", "cpu_model", "versions", "git_commit", "load_avg_before", "load_avg_after"):
         assert key in saved["meta"], key
+
+
+# --- the hole region scored by lpips_hole (imgkit.metrics.hole_box) ---------------------------
+
+
+def test_hole_box_grows_the_hole_and_stays_inside():
+    from imgkit.metrics import hole_box
+
+    mask = np.zeros((100, 60), bool)
+    mask[40:50, 20:24] = True
+    rows, cols = hole_box(mask)
+    assert (rows.start, rows.stop) == (29, 61)  # 10 px + 2x8 = 26 -> 32, centred
+    assert (cols.start, cols.stop) == (6, 38)   # 4 px + 16 = 20 -> 32, centred
+    corner = np.zeros((100, 60), bool)
+    corner[95:, 55:] = True
+    rows, cols = hole_box(corner, margin=8, min_side=32)
+    assert (rows.start, rows.stop) == (68, 100) and (cols.start, cols.stop) == (28, 60)  # shifted in
+    rows, cols = hole_box(np.ones((20, 20), bool))
+    assert (rows.start, rows.stop, cols.start, cols.stop) == (0, 20, 0, 20)  # never past the image
+    with pytest.raises(ValueError, match="no hole pixel"):
+        hole_box(np.zeros((8, 8), bool))

@@ -25,23 +25,12 @@ from imgkit.kernels import patchmatch as pm
 from imgkit.kernels import voting
 
 import imgkit
-from imgkit import data
+from imgkit import data, metrics
 from imgkit.errors import InvalidImageError, InvalidMaskError, InvalidOptionError, NoSourceError
 from tests import naive_voting as nv
 from tests.conftest import hole_mae, mean_fill_mae
 
 N = 128  # side of the test photos
-
-
-def _hole_box(mask, margin=8, min_side=32):
-    ys, xs = np.nonzero(mask)
-    out = []
-    for lo, hi, n in ((ys.min(), ys.max() + 1, mask.shape[0]), (xs.min(), xs.max() + 1, mask.shape[1])):
-        lo, hi = max(0, lo - margin), min(n, hi + margin)
-        side = min(max(hi - lo, min_side), n)
-        start = max(0, min((lo + hi) // 2 - side // 2, n - side))
-        out.append(slice(start, start + side))
-    return tuple(out)
 
 
 def _grad_mag(img):
@@ -147,7 +136,7 @@ def test_hole_lpips_below_diffusion_baselines(fills):
     if lpips is None:
         pytest.skip("imgkit.metrics.lpips is not in this build yet (deep metrics branch)")
     for (name, kind), (img, mask, outs) in fills.items():
-        box = _hole_box(mask)
+        box = metrics.hole_box(mask)
         score = {m: lpips(np.ascontiguousarray(o[box]), np.ascontiguousarray(img[box]), net="vgg")
                  for m, o in outs.items()}
         assert score["patchmatch"] < min(score["telea"], score["biharmonic"]), (name, kind, score)
