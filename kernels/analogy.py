@@ -82,7 +82,6 @@ References
 
 from __future__ import annotations
 
-import types
 from typing import Any
 
 import numba
@@ -90,6 +89,7 @@ import numpy as np
 from numba import cuda, prange
 
 from . import config
+from ._jit import rebind
 
 __all__ = ["causal_offsets", "kernel_taps", "scanline_pass"]
 
@@ -148,17 +148,15 @@ def _coh_candidate_py(s, qy, qx, oy, ox, W, valid):
     return cy, cx
 
 
-def _rebind(fn, namespace):
-    return types.FunctionType(fn.__code__, namespace, fn.__name__, fn.__defaults__, fn.__closure__)
-
-
 _dist_rows = numba.njit(cache=True)(_dist_rows_py)
 _dist = numba.njit(cache=True)(_dist_py)
 _coh_candidate = numba.njit(cache=True)(_coh_candidate_py)
+
+# CUDA device-function builds of the same sources, resolving their helpers in _gpu_ns.
 _gpu_ns: dict[str, Any] = {"np": np}
-_gpu_ns["_dist_rows"] = cuda.jit(device=True)(_rebind(_dist_rows_py, _gpu_ns))
-_d_dist = cuda.jit(device=True)(_rebind(_dist_py, _gpu_ns))
-_d_coh_candidate = cuda.jit(device=True)(_rebind(_coh_candidate_py, _gpu_ns))
+_gpu_ns["_dist_rows"] = cuda.jit(device=True)(rebind(_dist_rows_py, _gpu_ns))
+_d_dist = cuda.jit(device=True)(rebind(_dist_py, _gpu_ns))
+_d_coh_candidate = cuda.jit(device=True)(rebind(_coh_candidate_py, _gpu_ns))
 
 
 # ---------------------------------------------------------------------------------------------

@@ -124,7 +124,7 @@ from numba.core import cgutils
 from numba.extending import intrinsic
 
 from . import config
-from ._jit import parallel_and_serial
+from ._jit import parallel_and_serial, rebind
 
 __all__ = [
     "patch_distances",
@@ -284,22 +284,16 @@ _usable = numba.njit(cache=True)(_usable_py)
 # arrays). A function's globals are resolved from its __globals__, which for the shared sources
 # is this module (bound to the njit versions above), so the other versions get copies of the
 # sources with their own globals.
-def _rebind(fn, namespace):
-    import types
-
-    return types.FunctionType(fn.__code__, namespace, fn.__name__, fn.__defaults__, fn.__closure__)
-
-
-_host_base = _rebind(_base_py, {"_mix32": _mix32_py})
+_host_base = rebind(_base_py, {"_mix32": _mix32_py})
 _gpu_ns: dict[str, Any] = {"np": np}
-_d_mix32 = cuda.jit(device=True)(_rebind(_mix32_py, _gpu_ns))
+_d_mix32 = cuda.jit(device=True)(rebind(_mix32_py, _gpu_ns))
 _gpu_ns["_mix32"] = _d_mix32
-_d_base = cuda.jit(device=True)(_rebind(_base_py, _gpu_ns))
-_d_draw = cuda.jit(device=True)(_rebind(_draw_py, _gpu_ns))
-_d_dist = cuda.jit(device=True)(_rebind(_dist_py, _gpu_ns))
-_d_norm = cuda.jit(device=True)(_rebind(_norm_py, _gpu_ns))
-_d_usable = cuda.jit(device=True)(_rebind(_usable_py, _gpu_ns))
-_d_pick = cuda.jit(device=True)(_rebind(_pick_py, _gpu_ns))
+_d_base = cuda.jit(device=True)(rebind(_base_py, _gpu_ns))
+_d_draw = cuda.jit(device=True)(rebind(_draw_py, _gpu_ns))
+_d_dist = cuda.jit(device=True)(rebind(_dist_py, _gpu_ns))
+_d_norm = cuda.jit(device=True)(rebind(_norm_py, _gpu_ns))
+_d_usable = cuda.jit(device=True)(rebind(_usable_py, _gpu_ns))
+_d_pick = cuda.jit(device=True)(rebind(_pick_py, _gpu_ns))
 
 
 # ---------------------------------------------------------------------------------------------

@@ -69,7 +69,7 @@ import numpy as np
 from numba import cuda, prange
 
 from . import config
-from ._jit import parallel_and_serial
+from ._jit import parallel_and_serial, rebind
 
 __all__ = ["vote"]
 
@@ -183,15 +183,9 @@ _weighted_pass = numba.njit(cache=True)(_weighted_pass_py)
 _vote_pixel = numba.njit(cache=True)(_vote_pixel_py)
 
 
-def _rebind(fn, namespace):
-    import types
-
-    return types.FunctionType(fn.__code__, namespace, fn.__name__, fn.__defaults__, fn.__closure__)
-
-
 _gpu_ns: dict[str, Any] = {"np": np, "math": math}
-_gpu_ns["_weighted_pass"] = cuda.jit(device=True)(_rebind(_weighted_pass_py, _gpu_ns))
-_d_vote_pixel = cuda.jit(device=True)(_rebind(_vote_pixel_py, _gpu_ns))
+_gpu_ns["_weighted_pass"] = cuda.jit(device=True)(rebind(_weighted_pass_py, _gpu_ns))
+_d_vote_pixel = cuda.jit(device=True)(rebind(_vote_pixel_py, _gpu_ns))
 
 
 def _vote_cpu_py(target, source, nnf, logw, wexp, out, acc, half, vote, mode, bw2, ms_iters):
