@@ -83,15 +83,26 @@ CPU parallelisation (``numba.njit(parallel=True)``)
     ``tests/test_patchmatch_engine.py``). The result depends on ``band_rows`` but never on the
     number of threads. ``band_rows >= H`` is the paper's sequential algorithm.
 
-    Cost: about 80 % of the time is random search, and most of that is waiting for the first
-    row of each random source patch to arrive from memory. The candidates of a pixel do not depend
-    on each other's outcome (the window is centred on the post-propagation match), so all are
-    drawn first and their first rows prefetched (``llvm.prefetch``), which overlaps the misses.
+    Cost: about 80 % of the time is random search: ~10 candidates per pixel and iteration, most
+    rejected after 1-3 patch rows (early termination; 2.8 rows on average for 512² photos). What
+    such a short evaluation costs is dominated by fixed overheads, so the kernel keeps them small:
+
+    * the unweighted SSD (``_plain_dist``) is inlined into the scan (a Numba call passes every
+      array as a struct of fields: that alone was half of the time) and reads each patch row as
+      8-lane masked vector loads, from an LLVM loop emitted by an intrinsic (``_patch_ssd``);
+      the scan and the row distances are compiled twice, unweighted and weighted, so the
+      weighted code (pixel weights and kernels, called) does not crowd the unweighted loop;
+    * the candidates of a pixel do not depend on each other's outcome (the window is centred on
+      the post-propagation match), so all are drawn first and their first rows prefetched
+      (``llvm.prefetch``), which overlaps the cache misses of the far ones.
+
     Each iteration is one parallel region (a band computes its rows' initial distances before its
     first scan and normalises them after its last; only the rows read across band edges are
     snapshotted between regions), and problems with fewer than
     ``kernels.config.PM_PARALLEL_MIN_PIXELS`` pixels to solve run the same code on one thread
-    (waking threads would cost more than it saves). Neither changes any result.
+    (waking threads would cost more than it saves). The vector sums round differently from the
+    scalar code of the CUDA twin and the NumPy reference (float32, a fixed order per row, so the
+    CPU result is still the same bytes run to run); nothing else differs.
 
 CUDA twin (``numba.cuda.jit``, one thread per target pixel)
     Sequential propagation does not map to thousands of threads, so the twin uses jump-flood
@@ -167,21 +178,32 @@ def _draw_py(base, k):
     return _mix32((base + (k + 1) * 0x1B873593) & 0xFFFFFFFF)
 
 
-def _dist_py(T, S, C, ty, tx, sy, sx, half, wpix, kern, use_w, use_k, limit):
-    # Raw weighted SSD between the target patch at (ty, tx), clipped to the target, and the
-    # whole source patch at (sy, sx); stops once a patch row ends above `limit`. T and S are
-    # (H, W*C) views, so a patch row is one contiguous run of (x1 - x0 + 1) * C values; kern is
-    # (P, P*C). Unsigned indices (no negative-index wraparound code) and four accumulators (no
-    # single add-latency chain) make the unweighted loop about twice as fast as the plain one.
+def _plain_dist_py(T, S, C, ty, tx, sy, sx, half, limit):
+    # _dist without pixel weights or kernel: the plain SSD (8-lane vectors on the CPU).
     H = T.shape[0]
     W = T.shape[1] // C
     y0 = -half if ty >= half else -ty
     y1 = half if ty + half < H else H - 1 - ty
     x0 = -half if tx >= half else -tx
     x1 = half if tx + half < W else W - 1 - tx
-    one = np.uint64(1)
     n = np.uint64((x1 - x0 + 1) * C)
-    n4 = n - n % np.uint64(4)
+    return _patch_ssd(T, ty + y0, np.uint64((tx + x0) * C), S, sy + y0, np.uint64((sx + x0) * C), n,
+                      y1 - y0 + 1, limit)
+
+
+def _dist_py(T, S, C, ty, tx, sy, sx, half, wpix, kern, use_w, use_k, limit):
+    # Raw weighted SSD between the target patch at (ty, tx), clipped to the target, and the
+    # whole source patch at (sy, sx); stops once a patch row ends above `limit`. T and S are
+    # (H, W*C) views, so a patch row is one contiguous run of (x1 - x0 + 1) * C values; kern is
+    # (P, P*C). Unsigned indices (no negative-index wraparound code). Called through _distance,
+    # only with pixel weights or a kernel (use_w or use_k); _plain_dist serves the rest.
+    H = T.shape[0]
+    W = T.shape[1] // C
+    y0 = -half if ty >= half else -ty
+    y1 = half if ty + half < H else H - 1 - ty
+    x0 = -half if tx >= half else -tx
+    x1 = half if tx + half < W else W - 1 - tx
+    n = np.uint64((x1 - x0 + 1) * C)
     bt = np.uint64((tx + x0) * C)
     bs = np.uint64((sx + x0) * C)
     bk = np.uint64((x0 + half) * C)
@@ -192,8 +214,6 @@ def _dist_py(T, S, C, ty, tx, sy, sx, half, wpix, kern, use_w, use_k, limit):
         sr = S[sy + dy]
         a0 = np.float32(0.0)
         a1 = np.float32(0.0)
-        a2 = np.float32(0.0)
-        a3 = np.float32(0.0)
         if use_w:
             kr = kern[0]  # (1, C) placeholder without a kernel: never indexed past row 0
             if use_k:
@@ -214,27 +234,50 @@ def _dist_py(T, S, C, ty, tx, sy, sx, half, wpix, kern, use_w, use_k, limit):
                         a0 += wp * px
                     else:
                         a1 += wp * px
-        elif use_k:
+        else:
             kr = kern[dy + half]
             for j in range(np.uint64(0), n):
                 d = tr[bt + j] - sr[bs + j]
                 a0 += kr[bk + j] * d * d
-        else:
-            for j in range(np.uint64(0), n4, np.uint64(4)):
-                p = bt + j
-                q = bs + j
-                d0 = tr[p] - sr[q]
-                d1 = tr[p + one] - sr[q + one]
-                d2 = tr[p + np.uint64(2)] - sr[q + np.uint64(2)]
-                d3 = tr[p + np.uint64(3)] - sr[q + np.uint64(3)]
-                a0 += d0 * d0
-                a1 += d1 * d1
-                a2 += d2 * d2
-                a3 += d3 * d3
-            for j in range(n4, n):
-                d = tr[bt + j] - sr[bs + j]
-                a0 += d * d
-        acc += (a0 + a1) + (a2 + a3)
+        acc += a0 + a1
+        if acc > limit:
+            return acc
+    return acc
+
+
+def _row_ssd_py(tr, bt, sr, bs, n):
+    # sum_{j < n} (tr[bt + j] - sr[bs + j])**2 over 1-D float32 rows (uint64 indices). Four
+    # accumulators (no single add-latency chain). The CPU kernels use the vector intrinsics of
+    # _patch_ssd instead.
+    one = np.uint64(1)
+    n4 = n - n % np.uint64(4)
+    a0 = np.float32(0.0)
+    a1 = np.float32(0.0)
+    a2 = np.float32(0.0)
+    a3 = np.float32(0.0)
+    for j in range(np.uint64(0), n4, np.uint64(4)):
+        p = bt + j
+        q = bs + j
+        d0 = tr[p] - sr[q]
+        d1 = tr[p + one] - sr[q + one]
+        d2 = tr[p + np.uint64(2)] - sr[q + np.uint64(2)]
+        d3 = tr[p + np.uint64(3)] - sr[q + np.uint64(3)]
+        a0 += d0 * d0
+        a1 += d1 * d1
+        a2 += d2 * d2
+        a3 += d3 * d3
+    for j in range(n4, n):
+        d = tr[bt + j] - sr[bs + j]
+        a0 += d * d
+    return (a0 + a1) + (a2 + a3)
+
+
+def _patch_ssd_py(T, ty0, bt, S, sy0, bs, n, rows, limit):
+    # Unweighted SSD of `rows` rows of n values, T from (ty0, bt), S from (sy0, bs), summed row
+    # by row; stops once the sum ends a row above `limit`.
+    acc = np.float32(0.0)
+    for r in range(rows):
+        acc += _row_ssd(T[ty0 + r], bt, S[sy0 + r], bs, n)
         if acc > limit:
             return acc
     return acc
@@ -271,10 +314,174 @@ def _usable_py(cy, cx, lo_y, hi_y, lo_x, hi_x, valid):
     return valid[cy, cx]
 
 
+def _vector_patch_ssd(chunks: int, long_rows: bool = False):
+    """An intrinsic ``f(T, ty0, tx0, S, sy0, sx0, n, rows, limit)`` = ``_patch_ssd_py`` as one LLVM
+    loop over the rows. A row is read in blocks of ``chunks`` 8-lane masked vector loads per array
+    (lanes at or past ``n`` are never read, so a row that ends at the end of an array is safe):
+    one block when ``n <= 8 * chunks`` (masks computed once per patch), or, with ``long_rows``, as
+    many blocks as the row needs (an inner loop). Lane-wise squared differences are summed into one
+    vector per row, reduced in a fixed order (8 -> 4 -> 2 -> 1) and added to the running sum; then
+    the early exit. Numba's scalar loops do not vectorise at these short trip counts (21 values for
+    a 7-pixel RGB patch row)."""
+
+    @intrinsic
+    def _patch_ssd_vec(typingctx, T, ty0, tx0, S, sy0, sx0, n, rows, limit):
+        sig = types.float32(T, ty0, tx0, S, sy0, sx0, n, rows, limit)
+
+        def codegen(context, builder, signature, args):
+            f32 = ir.FloatType()
+            i32 = ir.IntType(32)
+            i64 = ir.IntType(64)
+            v8 = ir.VectorType(f32, 8)
+            i8p = ir.IntType(8).as_pointer()
+            lanes = ir.Constant(ir.VectorType(i64, 8), list(range(8)))
+            zero = ir.Constant(v8, [0.0] * 8)
+            splat = ir.Constant(ir.VectorType(i32, 8), [0] * 8)
+            mask_t = ir.VectorType(ir.IntType(1), 8)
+            load = cgutils.get_or_insert_function(
+                builder.module, ir.FunctionType(v8, [v8.as_pointer(), i32, mask_t, v8]),
+                "llvm.masked.load.v8f32.p0")
+
+            def wide(v):
+                return builder.zext(v, i64) if v.type.width < 64 else v
+
+            def start(aty, ary, y, x):
+                arr = context.make_array(aty)(context, builder, ary)
+                ptr = cgutils.get_item_pointer(context, builder, aty, arr, [wide(y), wide(x)],
+                                               wraparound=False, boundscheck=False)
+                return builder.bitcast(ptr, i8p), builder.extract_value(arr.strides, 0)
+
+            def masks_for(left):  # lanes of each chunk below `left` values
+                out = []
+                for c in range(chunks):
+                    v = builder.insert_element(ir.Constant(ir.VectorType(i64, 8), ir.Undefined),
+                                               builder.sub(left, ir.Constant(i64, 8 * c)),
+                                               ir.Constant(i32, 0))
+                    out.append(builder.icmp_signed("<", lanes, builder.shuffle_vector(v, v, splat)))
+                return out
+
+            def block(ft, fs, masks, vacc):  # vacc + sum of (t - s)**2 over one block
+                for c in range(chunks):
+                    off = ir.Constant(i64, 8 * c)
+                    vt = builder.call(load, [builder.bitcast(builder.gep(ft, [off]), v8.as_pointer()),
+                                             ir.Constant(i32, 4), masks[c], zero])
+                    vs = builder.call(load, [builder.bitcast(builder.gep(fs, [off]), v8.as_pointer()),
+                                             ir.Constant(i32, 4), masks[c], zero])
+                    d = builder.fsub(vt, vs)
+                    vacc = builder.fadd(vacc, builder.fmul(d, d))
+                return vacc
+
+            pt0, st = start(signature.args[0], args[0], args[1], args[2])
+            ps0, ss = start(signature.args[3], args[3], args[4], args[5])
+            n, rows = wide(args[6]), wide(args[7])
+            limit = context.cast(builder, args[8], signature.args[8], types.float32)  # f32 or inf
+            masks = None if long_rows else masks_for(n)
+            entry = builder.basic_block
+            loop = builder.append_basic_block("patch_ssd.row")
+            done = builder.append_basic_block("patch_ssd.done")
+            builder.cbranch(builder.icmp_signed(">", rows, ir.Constant(i64, 0)), loop, done)
+
+            builder.position_at_end(loop)
+            r = builder.phi(i64)
+            acc = builder.phi(f32)
+            pt = builder.phi(i8p)
+            ps = builder.phi(i8p)
+            r.add_incoming(ir.Constant(i64, 0), entry)
+            acc.add_incoming(ir.Constant(f32, 0.0), entry)
+            pt.add_incoming(pt0, entry)
+            ps.add_incoming(ps0, entry)
+            ft = builder.bitcast(pt, f32.as_pointer())
+            fs = builder.bitcast(ps, f32.as_pointer())
+            if long_rows:
+                row_start = builder.basic_block
+                inner = builder.append_basic_block("patch_ssd.block")
+                builder.branch(inner)
+                builder.position_at_end(inner)
+                j = builder.phi(i64)
+                vacc = builder.phi(v8)
+                j.add_incoming(ir.Constant(i64, 0), row_start)
+                vacc.add_incoming(zero, row_start)
+                vnext = block(builder.gep(ft, [j]), builder.gep(fs, [j]), masks_for(builder.sub(n, j)), vacc)
+                j_next = builder.add(j, ir.Constant(i64, 8 * chunks))
+                inner_end = builder.basic_block
+                j.add_incoming(j_next, inner_end)
+                vacc.add_incoming(vnext, inner_end)
+                row_end = builder.append_basic_block("patch_ssd.row_end")
+                builder.cbranch(builder.icmp_signed("<", j_next, n), inner, row_end)
+                builder.position_at_end(row_end)
+                row = vnext
+            else:
+                row = block(ft, fs, masks, zero)
+            for w in (4, 2, 1):
+                lo = ir.Constant(ir.VectorType(i32, w), list(range(w)))
+                hi = ir.Constant(ir.VectorType(i32, w), list(range(w, 2 * w)))
+                row = builder.fadd(builder.shuffle_vector(row, row, lo), builder.shuffle_vector(row, row, hi))
+            acc_next = builder.fadd(acc, builder.extract_element(row, ir.Constant(i32, 0)))
+            r_next = builder.add(r, ir.Constant(i64, 1))
+            more = builder.and_(builder.icmp_signed("<", r_next, rows),
+                                builder.not_(builder.fcmp_ordered(">", acc_next, limit)))
+            tail = builder.basic_block
+            r.add_incoming(r_next, tail)
+            acc.add_incoming(acc_next, tail)
+            pt.add_incoming(builder.gep(pt, [st]), tail)
+            ps.add_incoming(builder.gep(ps, [ss]), tail)
+            builder.cbranch(more, loop, done)
+
+            builder.position_at_end(done)
+            out = builder.phi(f32)
+            out.add_incoming(ir.Constant(f32, 0.0), entry)
+            out.add_incoming(acc_next, tail)
+            return out
+
+        return sig, codegen
+
+    return _patch_ssd_vec
+
+
+_patch_ssd8 = _vector_patch_ssd(1)
+_patch_ssd16 = _vector_patch_ssd(2)
+_patch_ssd24 = _vector_patch_ssd(3)
+_patch_ssd32 = _vector_patch_ssd(4)
+_patch_ssd_long = _vector_patch_ssd(4, long_rows=True)
+_row_ssd = numba.njit(cache=True)(_row_ssd_py)  # the scalar row (CPU code uses the intrinsics)
+
+
+@numba.njit(cache=True, inline="always")
+def _patch_ssd(T, ty0, bt, S, sy0, bs, n, rows, limit):
+    # _patch_ssd_py on the CPU: vector blocks sized to the row (P * C values).
+    if n <= 8:
+        return _patch_ssd8(T, ty0, bt, S, sy0, bs, n, rows, limit)
+    if n <= 16:
+        return _patch_ssd16(T, ty0, bt, S, sy0, bs, n, rows, limit)
+    if n <= 24:
+        return _patch_ssd24(T, ty0, bt, S, sy0, bs, n, rows, limit)
+    if n <= 32:
+        return _patch_ssd32(T, ty0, bt, S, sy0, bs, n, rows, limit)
+    return _patch_ssd_long(T, ty0, bt, S, sy0, bs, n, rows, limit)
+
+
 _mix32 = numba.njit(cache=True)(_mix32_py)
 _base = numba.njit(cache=True)(_base_py)
 _draw = numba.njit(cache=True)(_draw_py)
+_plain_dist = numba.njit(cache=True, inline="always")(_plain_dist_py)
 _dist = numba.njit(cache=True)(_dist_py)
+
+
+def _distance_py(T, S, C, ty, tx, sy, sx, half, wpix, kern, use_w, use_k, limit):
+    # The patch distance of the module docstring: _dist with pixel weights or a kernel, else the
+    # plain SSD. (The CPU scans are compiled twice instead, each with one of the two inlined or
+    # called directly: see _scan_band_py.)
+    if use_w or use_k:
+        return _dist(T, S, C, ty, tx, sy, sx, half, wpix, kern, use_w, use_k, limit)
+    return _plain_dist(T, S, C, ty, tx, sy, sx, half, limit)
+
+
+def _plain_distance_py(T, S, C, ty, tx, sy, sx, half, wpix, kern, use_w, use_k, limit):
+    return _plain_dist(T, S, C, ty, tx, sy, sx, half, limit)
+
+
+_plain_distance = numba.njit(cache=True, inline="always")(_plain_distance_py)
+_distance = numba.njit(cache=True)(_distance_py)  # the general CPU build (the scans use their own)
 _pick = numba.njit(cache=True)(_pick_py)
 _norm = numba.njit(cache=True)(_norm_py)
 _usable = numba.njit(cache=True)(_usable_py)
@@ -290,7 +497,11 @@ _d_mix32 = cuda.jit(device=True)(rebind(_mix32_py, _gpu_ns))
 _gpu_ns["_mix32"] = _d_mix32
 _d_base = cuda.jit(device=True)(rebind(_base_py, _gpu_ns))
 _d_draw = cuda.jit(device=True)(rebind(_draw_py, _gpu_ns))
-_d_dist = cuda.jit(device=True)(rebind(_dist_py, _gpu_ns))
+_gpu_ns["_row_ssd"] = cuda.jit(device=True)(rebind(_row_ssd_py, _gpu_ns))
+_gpu_ns["_patch_ssd"] = cuda.jit(device=True)(rebind(_patch_ssd_py, _gpu_ns))
+_gpu_ns["_plain_dist"] = cuda.jit(device=True)(rebind(_plain_dist_py, _gpu_ns))
+_gpu_ns["_dist"] = cuda.jit(device=True)(rebind(_dist_py, _gpu_ns))
+_d_dist = cuda.jit(device=True)(rebind(_distance_py, _gpu_ns))
 _d_norm = cuda.jit(device=True)(rebind(_norm_py, _gpu_ns))
 _d_usable = cuda.jit(device=True)(rebind(_usable_py, _gpu_ns))
 _d_pick = cuda.jit(device=True)(rebind(_pick_py, _gpu_ns))
@@ -323,8 +534,7 @@ def _prefetch(typingctx, arr, i, j):
 
 
 
-@numba.njit(cache=True)
-def _scan_band(T, S, C, nnf, dist, snap, solve, valid, wpix, kern, use_w, use_k, half, r0, r1, fwd, it,
+def _scan_band_py(T, S, C, nnf, dist, snap, solve, valid, wpix, kern, use_w, use_k, half, r0, r1, fwd, it,
                seed_lo, seed_hi, lo_y, hi_y, lo_x, hi_x):
     H = T.shape[0]
     W = T.shape[1] // C
@@ -348,7 +558,7 @@ def _scan_band(T, S, C, nnf, dist, snap, solve, valid, wpix, kern, use_w, use_k,
                 cy = np.int64(nnf[y, xn, 0])
                 cx = np.int64(nnf[y, xn, 1]) + step
                 if (cy != by or cx != bx) and _usable(cy, cx, lo_y, hi_y, lo_x, hi_x, valid):
-                    d = _dist(T, S, C, y, x, cy, cx, half, wpix, kern, use_w, use_k, bd)
+                    d = _distance(T, S, C, y, x, cy, cx, half, wpix, kern, use_w, use_k, bd)
                     if d < bd:
                         by, bx, bd = cy, cx, d
             # propagation along the column (across the band edge: the iteration's snapshot)
@@ -361,7 +571,7 @@ def _scan_band(T, S, C, nnf, dist, snap, solve, valid, wpix, kern, use_w, use_k,
                     cy = np.int64(snap[yn, x, 0]) + step
                     cx = np.int64(snap[yn, x, 1])
                 if (cy != by or cx != bx) and _usable(cy, cx, lo_y, hi_y, lo_x, hi_x, valid):
-                    d = _dist(T, S, C, y, x, cy, cx, half, wpix, kern, use_w, use_k, bd)
+                    d = _distance(T, S, C, y, x, cy, cx, half, wpix, kern, use_w, use_k, bd)
                     if d < bd:
                         by, bx, bd = cy, cx, d
             # random search around the post-propagation source v0
@@ -392,7 +602,7 @@ def _scan_band(T, S, C, nnf, dist, snap, solve, valid, wpix, kern, use_w, use_k,
                 cy = cand[i, 0]
                 cx = cand[i, 1]
                 if (cy != by or cx != bx) and valid[cy, cx]:
-                    d = _dist(T, S, C, y, x, cy, cx, half, wpix, kern, use_w, use_k, bd)
+                    d = _distance(T, S, C, y, x, cy, cx, half, wpix, kern, use_w, use_k, bd)
                     if d < bd:
                         by, bx, bd = cy, cx, d
             nnf[y, x, 0] = by
@@ -410,7 +620,7 @@ def _row_distances_py(T, S, C, nnf, dist, valid, wpix, kern, use_w, use_k, half,
         if sy < lo_y or sy > hi_y or sx < lo_x or sx > hi_x or (check_valid and not valid[sy, sx]):
             dist[y, x] = np.inf
         else:
-            dist[y, x] = _dist(T, S, C, y, x, sy, sx, half, wpix, kern, use_w, use_k, np.inf)
+            dist[y, x] = _distance(T, S, C, y, x, sy, sx, half, wpix, kern, use_w, use_k, np.inf)
 
 
 def _row_normalise_py(dist, wpix, kbar, use_w, use_k, half, y):
@@ -425,7 +635,41 @@ def _row_normalise_py(dist, wpix, kbar, use_w, use_k, half, y):
             dist[y, x] = 0.0
 
 
-_row_distances = numba.njit(cache=True)(_row_distances_py)
+# The scans and the row distances twice: unweighted, with the plain SSD inlined (a Numba call
+# passes every array as a struct of fields: that overhead was half the time of an unweighted NNF),
+# and weighted, calling _dist (inlining it, or keeping both paths in one loop, slows the weighted
+# scans of completion down by 7-10 %).
+_plain_ns = {**globals(), "_distance": _plain_distance}
+_weighted_ns = {**globals(), "_distance": _dist}
+_scan_band_plain = numba.njit(cache=True)(rebind(_scan_band_py, _plain_ns, "_scan_band_plain"))
+_scan_band_weighted = numba.njit(cache=True)(rebind(_scan_band_py, _weighted_ns, "_scan_band_weighted"))
+_row_distances_plain = numba.njit(cache=True)(rebind(_row_distances_py, _plain_ns, "_row_distances_plain"))
+_row_distances_weighted = numba.njit(cache=True)(
+    rebind(_row_distances_py, _weighted_ns, "_row_distances_weighted"))
+
+
+@numba.njit(cache=True, inline="always")
+def _row_distances(T, S, C, nnf, dist, valid, wpix, kern, use_w, use_k, half, lo_y, hi_y, lo_x, hi_x,
+                   check_valid, y):
+    if use_w or use_k:
+        _row_distances_weighted(T, S, C, nnf, dist, valid, wpix, kern, use_w, use_k, half, lo_y, hi_y, lo_x,
+                                hi_x, check_valid, y)
+    else:
+        _row_distances_plain(T, S, C, nnf, dist, valid, wpix, kern, use_w, use_k, half, lo_y, hi_y, lo_x,
+                             hi_x, check_valid, y)
+
+
+@numba.njit(cache=True, inline="always")
+def _scan_band(T, S, C, nnf, dist, snap, solve, valid, wpix, kern, use_w, use_k, half, r0, r1, fwd, it,
+               seed_lo, seed_hi, lo_y, hi_y, lo_x, hi_x):
+    if use_w or use_k:
+        _scan_band_weighted(T, S, C, nnf, dist, snap, solve, valid, wpix, kern, use_w, use_k, half, r0, r1,
+                            fwd, it, seed_lo, seed_hi, lo_y, hi_y, lo_x, hi_x)
+    else:
+        _scan_band_plain(T, S, C, nnf, dist, snap, solve, valid, wpix, kern, use_w, use_k, half, r0, r1, fwd,
+                         it, seed_lo, seed_hi, lo_y, hi_y, lo_x, hi_x)
+
+
 _row_normalise = numba.njit(cache=True)(_row_normalise_py)
 
 
