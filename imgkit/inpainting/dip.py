@@ -120,6 +120,9 @@ def channel_plan(depth: int, channels: int, skip_channels: int) -> tuple[list[in
         Option("input_depth", 32, "channels of the random input code", type=int, low=1, high=256),
         Option("input_noise", 0.03, "std of the noise added to the code each step (regulariser)",
                type=float, low=0.0, high=1.0),
+        Option("average", 0.0, "weight of the running average of the outputs that is returned "
+               "(the authors' exp_weight, e.g. 0.99; 0: the last output)", type=float, low=0.0,
+               high=0.9999),
         Option("max_size", 512, "longest side worked at; larger images are reduced and the fill "
                "upsampled (None: full size)", type=int, low=8, high=100_000, nullable=True),
         Option("snapshots", 6, "intermediate outputs kept in info.snapshots", type=int,
@@ -127,7 +130,7 @@ def channel_plan(depth: int, channels: int, skip_channels: int) -> tuple[list[in
     ),
 )
 def dip(image, mask, *, ctx, iterations, lr, depth, channels, skip_channels, input_depth,
-        input_noise, max_size, snapshots):
+        input_noise, average, max_size, snapshots):
     """Deep Image Prior inpainting of ``image`` (H, W, C) where ``mask`` is True.
 
     References
@@ -171,6 +174,7 @@ def dip(image, mask, *, ctx, iterations, lr, depth, channels, skip_channels, inp
         "parameters": int(sum(p.numel() for p in net.parameters())),
     })
     losses: list[float] = []
+    avg = None  # running average of the outputs (average > 0)
 
     def snapshot(step: int) -> None:
         with torch.no_grad():
@@ -186,6 +190,10 @@ def dip(image, mask, *, ctx, iterations, lr, depth, channels, skip_channels, inp
                 noise = torch.randn(code.shape, generator=g_noise, device=dev)
                 inp = code + input_noise * noise
             out = net(inp)
+            if average > 0:
+                with torch.no_grad():
+                    avg = out.detach().clone() if avg is None else avg.mul_(average).add_(out.detach(),
+                                                                                        alpha=1 - average)
             loss = ((out - target) ** 2 * known).sum() / denom
             opt.zero_grad(set_to_none=True)
             loss.backward()
@@ -199,7 +207,7 @@ def dip(image, mask, *, ctx, iterations, lr, depth, channels, skip_channels, inp
                 break
         done = len(losses)
         with torch.no_grad():
-            fill = from_tensor(net(code))
+            fill = from_tensor(net(code) if avg is None else avg)
         if snapshots > 0 and (done in snap_at or info.stopped):
             info.snapshots.append(fill.copy())
             info.snapshot_iterations.append(done)
