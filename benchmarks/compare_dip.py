@@ -1,10 +1,11 @@
 """Deep Image Prior against the diffusion baselines on thin masks (scribbles over photos).
 
-For each photo (256², ``data.mask("strokes", seed=1)``, about 5 % of the pixels in 1–2 %-wide
-strokes) it runs ``telea``, ``ns``, ``biharmonic`` and ``dip`` with their defaults (seed 0) and
-reports hole PSNR, whole-image SSIM and LPIPS (VGG), and seconds; it writes
-``benchmarks/results/compare_dip.md`` and a grid ``compare_dip.jpg`` (rows = photos; columns =
-input with the hole in magenta, the four fills, ground truth).
+For each photo (256², the inpainting benchmark's ``strokes`` mask of that photo: about 5 % of the
+pixels in 1–2 %-wide scribbles, seeded as in ``benchmarks/cases.py``) it runs ``telea``, ``ns``,
+``biharmonic``, ``fsr_fast`` and ``dip`` with their defaults (seed 0) and reports hole PSNR, hole
+LPIPS (VGG over :func:`imgkit.metrics.hole_box`, the benchmark's ``lpips_hole``), whole-image
+SSIM and seconds; it writes ``benchmarks/results/compare_dip.md`` and a grid ``compare_dip.jpg``
+(rows = photos; columns = input with the hole in magenta, the fills, ground truth).
 
 A default DIP call at 256² takes minutes on a CPU (more on a loaded machine), so outputs can be
 kept: ``--cache DIR`` stores each DIP fill as ``DIR/<photo>_dip.npy`` and reuses it on the next
@@ -24,7 +25,7 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results"
-METHODS = ("telea", "ns", "biharmonic", "dip")
+METHODS = ("telea", "ns", "biharmonic", "fsr_fast", "dip")
 PHOTOS = ("astronaut", "chelsea", "coffee", "rocket")
 SIZE = 256
 
@@ -39,19 +40,22 @@ def main(argv: list[str] | None = None) -> int:
     import torch
 
     import imgkit
-    from imgkit import data, metrics
+    from imgkit import metrics
 
     if args.threads:
         torch.set_num_threads(args.threads)
     if args.cache:
         args.cache.mkdir(parents=True, exist_ok=True)
-    lines = ["| photo | method | hole PSNR (dB) | SSIM | LPIPS (vgg) | seconds |",
+    from .tune_dip import strokes_case
+
+    lines = ["| photo | method | hole PSNR (dB) | hole LPIPS (vgg) | SSIM | seconds |",
              "|---|---|---:|---:|---:|---:|"]
     means: dict[str, list[float]] = {m: [] for m in METHODS}
+    lp_means: dict[str, list[float]] = {m: [] for m in METHODS}
     rows = []
     for name in args.photos:
-        truth = data.photo(name, SIZE)
-        hole = data.mask("strokes", (SIZE, SIZE), seed=1)
+        truth, hole = strokes_case(name, SIZE)
+        ys, xs = metrics.hole_box(hole)
         shown = truth.copy()
         shown[hole] = (1.0, 0.0, 1.0)
         tiles = [shown]
@@ -66,16 +70,20 @@ def main(argv: list[str] | None = None) -> int:
                 if cached is not None:
                     np.save(cached, out)
             score = metrics.psnr(out, truth, mask=hole)
+            lp = metrics.lpips(out[ys, xs], truth[ys, xs], device="cpu")
             means[method].append(score)
-            lines.append(f"| {name} | {method} | {score:.2f} | {metrics.ssim(out, truth):.4f} | "
-                         f"{metrics.lpips(out, truth, device='cpu'):.4f} | {secs} |")
+            lp_means[method].append(lp)
+            lines.append(f"| {name} | {method} | {score:.2f} | {lp:.4f} | {metrics.ssim(out, truth):.4f} | "
+                         f"{secs} |")
             tiles.append(out)
         tiles.append(truth)
         rows.append(np.concatenate(tiles, axis=1))
     lines.append("")
-    lines.append("Mean hole PSNR: " + ", ".join(f"{m} {np.mean(v):.2f} dB" for m, v in means.items()))
+    lines.append("Mean hole PSNR: " + ", ".join(f"{m} {np.mean(v):.2f} dB" for m, v in means.items()) + ".")
+    lines.append("")
+    lines.append("Mean hole LPIPS: " + ", ".join(f"{m} {np.mean(v):.4f}" for m, v in lp_means.items()) + ".")
     head = (f"# Deep Image Prior vs diffusion baselines on thin masks\n\n{SIZE}² photos, "
-            f"data.mask('strokes', seed=1), defaults, seed 0; torch {torch.__version__}, "
+            f"the benchmark's strokes masks, defaults, seed 0; torch {torch.__version__}, "
             f"{torch.get_num_threads()} threads, load {os.getloadavg()[0]:.1f}; "
             f"{time.strftime('%Y-%m-%d %H:%M')}. Grid: compare_dip.jpg (input, "
             f"{', '.join(METHODS)}, truth).\n\n")

@@ -12,7 +12,7 @@ Each DIP fill can be kept (``--cache DIR``: ``DIR/<size>_<photo>_<config>.npy``)
 reused, so a report can be rebuilt or extended without rerunning old configurations.
 
 Run ``python -m benchmarks.tune_dip [--size 256] [--photos ...] [--configs ...] [--cache DIR]
-[--threads N]``; ``--list`` prints the configurations.
+[--threads N] [--out DIR]``; ``--list`` prints the configurations.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .cases import stable_seed
+from .cases import inpaint_cases
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results"
@@ -46,10 +46,10 @@ CONFIGS: dict[str, dict] = {
 }
 
 
-def _strokes(name: str, size: int):
-    from imgkit import data
-
-    return data.photo(name, size), data.mask("strokes", (size, size), seed=stable_seed("inpaint", name, "strokes"))
+def strokes_case(name: str, size: int):
+    """The inpainting benchmark's ``strokes`` case of ``name`` at ``size``: (photo, mask)."""
+    arrays = inpaint_cases([name], ["strokes"], [size])[0].arrays()
+    return arrays["image"], arrays["mask"]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -60,6 +60,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--iterations", type=int, default=None, help="override every configuration's iterations")
     p.add_argument("--cache", type=Path, default=None, help="folder keeping the DIP fills (.npy)")
     p.add_argument("--threads", type=int, default=None, help="torch intra-op threads")
+    p.add_argument("--out", type=Path, default=RESULTS, help="folder of the report (default: %(default)s)")
     p.add_argument("--list", action="store_true", help="print the configurations and exit")
     args = p.parse_args(argv)
     if args.list:
@@ -86,7 +87,7 @@ def main(argv: list[str] | None = None) -> int:
 
     base: dict[str, dict[str, tuple[float, float, float]]] = {}
     for name in args.photos:
-        truth, hole = _strokes(name, args.size)
+        truth, hole = strokes_case(name, args.size)
         base[name] = {}
         for method in BASELINES:
             t0 = time.perf_counter()
@@ -99,7 +100,7 @@ def main(argv: list[str] | None = None) -> int:
             opts["iterations"] = args.iterations
         results[cfg] = {}
         for name in args.photos:
-            truth, hole = _strokes(name, args.size)
+            truth, hole = strokes_case(name, args.size)
             tag = f"{args.size}_{name}_{cfg}" + (f"_it{args.iterations}" if args.iterations else "")
             cached = args.cache / f"{tag}.npy" if args.cache else None
             if cached is not None and cached.exists():
@@ -123,13 +124,13 @@ def main(argv: list[str] | None = None) -> int:
              f"{' --iterations ' + str(args.iterations) if args.iterations else ''}`. "
              "Hole LPIPS: VGG over `metrics.hole_box` (lower is better).", "",
              "## Baselines", "", "| method | mean hole PSNR (dB) | mean hole LPIPS | mean seconds |",
-             "|---|---:|---:|---:|"]
+             "|---|---|---|---|"]
     for method in BASELINES:
         v = np.array([base[n][method] for n in args.photos])
         lines.append(f"| {method} | {v[:, 0].mean():.2f} | {v[:, 1].mean():.4f} | {v[:, 2].mean():.2f} |")
     lines += ["", "## DIP configurations", "",
               "| config | options | mean hole PSNR (dB) | mean hole LPIPS | LPIPS wins vs biharmonic | "
-              "vs fsr_fast | seconds per photo |", "|---|---|---:|---:|---:|---:|---|"]
+              "vs fsr_fast | seconds per photo |", "|---|---|---|---|---|---|---|"]
     for cfg, per in results.items():
         v = np.array([(per[n][0], per[n][1]) for n in args.photos])
         wb = sum(per[n][1] < base[n]["biharmonic"][1] for n in args.photos)
@@ -140,15 +141,15 @@ def main(argv: list[str] | None = None) -> int:
                      f"{wb}/{len(args.photos)} | {wf}/{len(args.photos)} | {secs} |")
     lines += ["", "## Per photo (hole LPIPS)", "",
               "| photo | " + " | ".join(BASELINES) + " | " + " | ".join(results) + " |",
-              "|---|" + "---:|" * (len(BASELINES) + len(results))]
+              "|---|" + "---|" * (len(BASELINES) + len(results))]
     for n in args.photos:
         lines.append(f"| {n} | " + " | ".join(f"{base[n][m][1]:.4f}" for m in BASELINES) + " | "
                      + " | ".join(f"{results[c][n][1]:.4f}" for c in results) + " |")
     text = "\n".join(lines) + "\n"
     print(text)
-    RESULTS.mkdir(parents=True, exist_ok=True)
+    args.out.mkdir(parents=True, exist_ok=True)
     suffix = "" if args.size == 256 else f"_{args.size}"
-    (RESULTS / f"tune_dip{suffix}.md").write_text(text)
+    (args.out / f"tune_dip{suffix}.md").write_text(text)
     return 0
 
 

@@ -508,3 +508,31 @@ def test_hole_box_grows_the_hole_and_stays_inside():
     assert (rows.start, rows.stop, cols.start, cols.stop) == (0, 20, 0, 20)  # never past the image
     with pytest.raises(ValueError, match="no hole pixel"):
         hole_box(np.zeros((8, 8), bool))
+
+
+# --- the DIP tuning study (benchmarks/tune_dip.py) ---------------------------------------------
+
+
+def test_tune_dip_report(tmp_path, capsys):
+    pytest.importorskip("torch")
+    from benchmarks import tune_dip
+
+    cache = tmp_path / "cache"
+    argv = ["--size", "48", "--photos", "astronaut", "--configs", "base", "avg", "--iterations", "3",
+            "--threads", "1", "--cache", str(cache), "--out", str(tmp_path)]
+    assert tune_dip.main(argv) == 0
+    text = (tmp_path / "tune_dip_48.md").read_text()
+    assert _check_markdown_tables(text) == 3
+    for row in ("| biharmonic |", "| fsr_fast |", "| base | `{'average': 0.0, 'iterations': 3}` |",
+                "| avg | `{'average': 0.99, 'iterations': 3}` |", "| astronaut |"):
+        assert row in text, row
+    kept = sorted(p.name for p in cache.iterdir())
+    assert kept == ["48_astronaut_avg_it3.npy", "48_astronaut_base_it3.npy"]
+    # a second run reuses the kept fills and reports the same scores
+    capsys.readouterr()
+    assert tune_dip.main(argv) == 0
+    assert "cached" in capsys.readouterr().out
+    again = (tmp_path / "tune_dip_48.md").read_text()
+    assert again.split("## DIP configurations")[1].split("## Per photo")[0].count("cached") == 2
+    with pytest.raises(SystemExit):
+        tune_dip.main(["--configs", "nope"])
