@@ -182,3 +182,19 @@ def test_cli(tmp_path, photo_case, capsys):
     assert rc == 0, capsys.readouterr().err
     res, orig = imgkit.load_image(out), imgkit.load_image(src)
     np.testing.assert_array_equal(res[~m[:32, :32]], orig[~m[:32, :32]])
+
+
+def test_average_of_outputs(photo_case, fitted):
+    img, m = photo_case
+    # a frozen network (lr ~ 0, no input noise) outputs the same image at every step: its running
+    # average is that image
+    run = dict(method="dip", iterations=30, lr=1e-7, input_noise=0.0, seed=4, channels=4, depth=3)
+    last = imgkit.inpaint(img[:32, :32], m[:32, :32], **run)
+    avg = imgkit.inpaint(img[:32, :32], m[:32, :32], average=0.9, **run)
+    np.testing.assert_allclose(avg, last, atol=3e-3)  # (Adam still moves each weight ~1e-7 a step)
+    # a real run: the averaged fill is another image, still a fill and still keeps known pixels
+    out = imgkit.inpaint(img, m, method="dip", seed=7, iterations=250, average=0.99, **SMALL)
+    plain, _ = fitted
+    assert not np.array_equal(out[m], plain[m])
+    np.testing.assert_array_equal(out[~m], img[~m])
+    assert hole_mae(out, img, m) < 0.5 * mean_fill_mae(img, m)
