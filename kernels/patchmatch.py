@@ -178,14 +178,18 @@ def _draw_py(base, k):
     return _mix32((base + (k + 1) * 0x1B873593) & 0xFFFFFFFF)
 
 
-def _plain_dist_py(T, S, C, ty, tx, sy, sx, half, limit):
-    # _dist without pixel weights or kernel: the plain SSD (8-lane vectors on the CPU).
-    H = T.shape[0]
-    W = T.shape[1] // C
+def _clip_py(ty, tx, H, W, half):
+    # Offsets (y0, y1, x0, x1) of the target patch at (ty, tx) that lie inside the H×W target.
     y0 = -half if ty >= half else -ty
     y1 = half if ty + half < H else H - 1 - ty
     x0 = -half if tx >= half else -tx
     x1 = half if tx + half < W else W - 1 - tx
+    return y0, y1, x0, x1
+
+
+def _plain_dist_py(T, S, C, ty, tx, sy, sx, half, limit):
+    # _dist without pixel weights or kernel: the plain SSD (8-lane vectors on the CPU).
+    y0, y1, x0, x1 = _clip(ty, tx, T.shape[0], T.shape[1] // C, half)
     n = np.uint64((x1 - x0 + 1) * C)
     return _patch_ssd(T, ty + y0, np.uint64((tx + x0) * C), S, sy + y0, np.uint64((sx + x0) * C), n,
                       y1 - y0 + 1, limit)
@@ -197,12 +201,7 @@ def _dist_py(T, S, C, ty, tx, sy, sx, half, wpix, kern, use_w, use_k, limit):
     # (H, W*C) views, so a patch row is one contiguous run of (x1 - x0 + 1) * C values; kern is
     # (P, P*C). Unsigned indices (no negative-index wraparound code). Called through _distance,
     # only with pixel weights or a kernel (use_w or use_k); _plain_dist serves the rest.
-    H = T.shape[0]
-    W = T.shape[1] // C
-    y0 = -half if ty >= half else -ty
-    y1 = half if ty + half < H else H - 1 - ty
-    x0 = -half if tx >= half else -tx
-    x1 = half if tx + half < W else W - 1 - tx
+    y0, y1, x0, x1 = _clip(ty, tx, T.shape[0], T.shape[1] // C, half)
     n = np.uint64((x1 - x0 + 1) * C)
     bt = np.uint64((tx + x0) * C)
     bs = np.uint64((sx + x0) * C)
@@ -463,6 +462,7 @@ def _patch_ssd(T, ty0, bt, S, sy0, bs, n, rows, limit):
 _mix32 = numba.njit(cache=True)(_mix32_py)
 _base = numba.njit(cache=True)(_base_py)
 _draw = numba.njit(cache=True)(_draw_py)
+_clip = numba.njit(cache=True, inline="always")(_clip_py)
 _plain_dist = numba.njit(cache=True, inline="always")(_plain_dist_py)
 _dist = numba.njit(cache=True)(_dist_py)
 
@@ -497,6 +497,7 @@ _d_mix32 = cuda.jit(device=True)(rebind(_mix32_py, _gpu_ns))
 _gpu_ns["_mix32"] = _d_mix32
 _d_base = cuda.jit(device=True)(rebind(_base_py, _gpu_ns))
 _d_draw = cuda.jit(device=True)(rebind(_draw_py, _gpu_ns))
+_gpu_ns["_clip"] = cuda.jit(device=True)(rebind(_clip_py, _gpu_ns))
 _gpu_ns["_row_ssd"] = cuda.jit(device=True)(rebind(_row_ssd_py, _gpu_ns))
 _gpu_ns["_patch_ssd"] = cuda.jit(device=True)(rebind(_patch_ssd_py, _gpu_ns))
 _gpu_ns["_plain_dist"] = cuda.jit(device=True)(rebind(_plain_dist_py, _gpu_ns))
