@@ -80,11 +80,17 @@ def _bare_loop(img, hole, iterations: int, device: str, seed: int = 0) -> float:
     denom = float((~hole).sum()) * img.shape[2]
     opt = torch.optim.Adam(net.parameters(), lr=d["lr"])
     gn = generator(seed + 1, dev)
+    avg = None
     _sync(device)
     t0 = time.perf_counter()
     for _ in range(iterations):
         inp = code + d["input_noise"] * torch.randn(code.shape, generator=gn, device=dev)
-        loss = ((net(inp) - target) ** 2 * known).sum() / denom
+        out = net(inp)
+        if d["average"] > 0:  # the running average of the outputs
+            with torch.no_grad():
+                avg = out.detach().clone() if avg is None else avg.mul_(d["average"]).add_(
+                    out.detach(), alpha=1 - d["average"])
+        loss = ((out - target) ** 2 * known).sum() / denom
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()

@@ -523,16 +523,19 @@ def test_tune_dip_report(tmp_path, capsys):
     assert tune_dip.main(argv) == 0
     text = (tmp_path / "tune_dip_48.md").read_text()
     assert _check_markdown_tables(text) == 3
-    for row in ("| biharmonic |", "| fsr_fast |", "| base | `{'average': 0.0, 'iterations': 3}` |",
-                "| avg | `{'average': 0.99, 'iterations': 3}` |", "| astronaut |"):
+    for row in ("| biharmonic |", "| fsr_fast |",
+                "| base | `{'average': 0.0, 'skip_channels': 4, 'iterations': 3}` |",
+                "| avg | `{'average': 0.99, 'skip_channels': 4, 'iterations': 3}` |", "| astronaut |"):
         assert row in text, row
     kept = sorted(p.name for p in cache.iterdir())
-    assert kept == ["48_astronaut_avg_it3.npy", "48_astronaut_base_it3.npy"]
+    assert kept == ["48_astronaut_avg_it3.npy", "48_astronaut_avg_it3.seconds", "48_astronaut_base_it3.npy",
+                    "48_astronaut_base_it3.seconds"]
     # a second run reuses the kept fills and reports the same scores
     capsys.readouterr()
     assert tune_dip.main(argv) == 0
     assert "cached" in capsys.readouterr().out
     again = (tmp_path / "tune_dip_48.md").read_text()
-    assert again.split("## DIP configurations")[1].split("## Per photo")[0].count("cached") == 2
+    assert again.split("## DIP configurations")[1].split("## Per photo")[0].count("(cached)") == 2
+    assert "DIP seconds measured with: 1 torch threads, load" in again
     with pytest.raises(SystemExit):
         tune_dip.main(["--configs", "nope"])

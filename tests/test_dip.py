@@ -38,7 +38,7 @@ def test_listed():
     assert spec.family == "deep" and spec.backend == "torch" and spec.devices == ("cpu", "cuda")
     assert "Ulyanov" in spec.reference and "Deep Image Prior" in spec.reference
     assert {"iterations", "lr", "depth", "channels", "skip_channels", "input_depth",
-            "input_noise", "max_size", "snapshots"} <= set(spec.defaults)
+            "input_noise", "average", "max_size", "snapshots"} <= set(spec.defaults)
     assert spec.defaults["max_size"] == 512 and spec.defaults["lr"] == 0.01
     assert "dip" in {s.name for s in imgkit.list_methods("inpaint") if s.family == "deep"}
 
@@ -67,7 +67,7 @@ def test_info_contents(photo_case, fitted):
     errs = [float(np.abs(s - img)[~m].mean()) for s in info.snapshots]
     assert errs[-1] < 0.5 * errs[0] and errs[-1] == min(errs)
     assert info.net["depth"] == 4 and info.net["down"] == [8, 16, 32, 64]
-    assert info.net["skip"] == [4] * 4 and info.net["parameters"] > 1000
+    assert info.net["skip"] == [16] * 4 and info.net["parameters"] > 1000
     assert {"setup", "optimise", "total"} <= set(info.timings)
 
 
@@ -192,9 +192,11 @@ def test_average_of_outputs(photo_case, fitted):
     last = imgkit.inpaint(img[:32, :32], m[:32, :32], **run)
     avg = imgkit.inpaint(img[:32, :32], m[:32, :32], average=0.9, **run)
     np.testing.assert_allclose(avg, last, atol=3e-3)  # (Adam still moves each weight ~1e-7 a step)
-    # a real run: the averaged fill is another image, still a fill and still keeps known pixels
-    out = imgkit.inpaint(img, m, method="dip", seed=7, iterations=250, average=0.99, **SMALL)
-    plain, _ = fitted
+    # a real run (the default average=0.99): the averaged fill is another image than the last
+    # output, still a fill, and still keeps known pixels
+    out, _ = fitted
+    plain = imgkit.inpaint(img, m, method="dip", seed=7, iterations=250, average=0.0, **SMALL)
     assert not np.array_equal(out[m], plain[m])
+    assert hole_mae(plain, img, m) < 0.5 * mean_fill_mae(img, m)
     np.testing.assert_array_equal(out[~m], img[~m])
     assert hole_mae(out, img, m) < 0.5 * mean_fill_mae(img, m)
