@@ -13,7 +13,7 @@ seconds it took in a ``.seconds`` file beside it) and is then reused, so a repor
 or extended without rerunning old configurations.
 
 Run ``python -m benchmarks.tune_dip [--size 256] [--photos ...] [--configs ...] [--cache DIR]
-[--threads N] [--out DIR]``; ``--list`` prints the configurations.
+[--threads N] [--out DIR] [--report NAME]``; ``--list`` prints the configurations.
 """
 
 from __future__ import annotations
@@ -63,6 +63,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--cache", type=Path, default=None, help="folder keeping the DIP fills (.npy)")
     p.add_argument("--threads", type=int, default=None, help="torch intra-op threads")
     p.add_argument("--out", type=Path, default=RESULTS, help="folder of the report (default: %(default)s)")
+    p.add_argument("--report", default=None,
+                   help="report file name in --out (default: tune_dip.md at 256 px, tune_dip_<size>.md else)")
     p.add_argument("--list", action="store_true", help="print the configurations and exit")
     args = p.parse_args(argv)
     if args.list:
@@ -160,8 +162,8 @@ def main(argv: list[str] | None = None) -> int:
     text = "\n".join(lines) + "\n"
     print(text)
     args.out.mkdir(parents=True, exist_ok=True)
-    suffix = "" if args.size == 256 else f"_{args.size}"
-    (args.out / f"tune_dip{suffix}.md").write_text(text)
+    name = args.report or ("tune_dip.md" if args.size == 256 else f"tune_dip_{args.size}.md")
+    (args.out / name).write_text(text)
     return 0
 
 

@@ -537,5 +537,6 @@ def test_tune_dip_report(tmp_path, capsys):
     again = (tmp_path / "tune_dip_48.md").read_text()
     assert again.split("## DIP configurations")[1].split("## Per photo")[0].count("(cached)") == 2
     assert "DIP seconds measured with: 1 torch threads, load" in again
+    assert tune_dip.main([*argv, "--report", "other.md"]) == 0 and (tmp_path / "other.md").exists()
     with pytest.raises(SystemExit):
         tune_dip.main(["--configs", "nope"])
