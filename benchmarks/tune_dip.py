@@ -134,7 +134,8 @@ def main(argv: list[str] | None = None) -> int:
              f"Photos {', '.join(args.photos)}; the benchmark's `strokes` masks; seed 0; torch "
              f"{torch.__version__}, {torch.get_num_threads()} threads, load {os.getloadavg()[0]:.1f}; "
              f"{time.strftime('%Y-%m-%d %H:%M')}. Command: `python -m benchmarks.tune_dip --size {args.size}"
-             f"{' --iterations ' + str(args.iterations) if args.iterations else ''}`. "
+             f"{' --iterations ' + str(args.iterations) if args.iterations else ''} --photos "
+             f"{' '.join(args.photos)} --configs {' '.join(args.configs)}`. "
              "Hole LPIPS: VGG over `metrics.hole_box` (lower is better).", "",
              "## Baselines", "", "| method | mean hole PSNR (dB) | mean hole LPIPS | mean seconds |",
              "|---|---|---|---|"]

@@ -26,14 +26,16 @@ hole is filled with what the known pixels imply. The set-up is the paper's (Sec.
   back exactly.
 
 The paper runs 3000–6000 iterations of a 128-channel net on a GPU. The defaults here
-(1200 iterations of the 16–128 net) finish a 256×256 image in about three and a half minutes
-on a 2-core CPU. They come from a tuning study on thin masks (``python -m benchmarks.tune_dip``,
-``benchmarks/results/tune_dip.md``; the benchmark's stroke masks over four photos at 256²): the
-16-channel skips and the output average raised the mean hole PSNR from 24.55 to 25.19 dB
-(biharmonic 24.77, Navier–Stokes 23.55, Telea 23.50) and lowered the mean hole LPIPS from 0.0234
-to 0.0231 (biharmonic 0.0243, Navier–Stokes 0.0296, Telea 0.0319), for about 5 % more time per
-step. Frequency-selective reconstruction (``fsr_fast``) keeps the better LPIPS (0.0179). Give
-more ``iterations`` (and ``channels``) on a GPU. Images larger than ``max_size`` are worked on
+(1200 iterations of the 16–128 net) finish a 256×256 image in about 3.5–5.5 minutes on a 2-core
+CPU. They come from a tuning study on thin masks (``python -m benchmarks.tune_dip``,
+``benchmarks/results/tune_dip*.md``; the inpainting benchmark's stroke masks at 256²): the
+16-channel skips and the output average raised the mean hole PSNR from 24.55 to 25.19 dB and
+lowered the mean hole LPIPS from 0.0234 to 0.0231 on four photos, for 1.09× the time per step.
+Over the benchmark's eight photos the defaults give the best mean hole PSNR (22.92 dB;
+``fsr_fast`` 22.75, biharmonic 22.12, Navier–Stokes 21.50, Telea 21.41) and the best mean hole
+LPIPS (0.0317; ``fsr_fast`` 0.0333, biharmonic 0.0524, Navier–Stokes 0.0535, Telea 0.0586),
+better than biharmonic on 7 of 8 photos; ``fsr_fast`` keeps the better LPIPS on smooth photos.
+Give more ``iterations`` (and ``channels``) on a GPU. Images larger than ``max_size`` are worked on
 at a reduced size and the fill is upsampled (bilinear): a known pixel of the reduced image
 is used by the loss only if no hole pixel contributed to it.
 
