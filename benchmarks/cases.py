@@ -39,6 +39,7 @@ __all__ = [
     "apply_filter",
     "build_cases",
     "inpaint_cases",
+    "inpaint_pair",
     "style_cases",
 ]
 
@@ -215,6 +216,13 @@ def inpaint_cases(images: Sequence[str], kinds: Sequence[str], sizes: Sequence[i
         Case("inpaint", im, k, int(s), stable_seed("inpaint", im, k))
         for s in sorted(sizes) for im in images for k in kinds
     ]
+
+
+def inpaint_pair(image: str, kind: str, size: int) -> tuple[np.ndarray, np.ndarray]:
+    """``(photo, mask)`` of the benchmark's inpainting case ``image`` × ``kind`` at ``size``
+    (read-only, the same arrays as that case's ``image`` and ``mask``)."""
+    arrays = inpaint_cases([image], [kind], [size])[0].arrays()
+    return arrays["image"], arrays["mask"]
 
 
 def style_cases(contents: Sequence[str], styles: Sequence[str], sizes: Sequence[int]) -> list[Case]:

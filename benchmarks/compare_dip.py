@@ -46,7 +46,7 @@ def main(argv: list[str] | None = None) -> int:
         torch.set_num_threads(args.threads)
     if args.cache:
         args.cache.mkdir(parents=True, exist_ok=True)
-    from .tune_dip import strokes_case
+    from .cases import inpaint_pair
 
     lines = ["| photo | method | hole PSNR (dB) | hole LPIPS (vgg) | SSIM | seconds |",
              "|---|---|---:|---:|---:|---:|"]
@@ -54,7 +54,7 @@ def main(argv: list[str] | None = None) -> int:
     lp_means: dict[str, list[float]] = {m: [] for m in METHODS}
     rows = []
     for name in args.photos:
-        truth, hole = strokes_case(name, SIZE)
+        truth, hole = inpaint_pair(name, "strokes", SIZE)
         ys, xs = metrics.hole_box(hole)
         shown = truth.copy()
         shown[hole] = (1.0, 0.0, 1.0)

@@ -64,7 +64,7 @@ def _bare_loop(img, hole, iterations: int, device: str, seed: int = 0) -> float:
     import torch
 
     from imgkit._torch import generator, to_tensor
-    from imgkit.inpainting.dip import channel_plan
+    from imgkit.inpainting.dip import channel_plan, running_average
     from imgkit.nets.unet import build_skip_net
     from imgkit.registry import get_method
 
@@ -86,10 +86,8 @@ def _bare_loop(img, hole, iterations: int, device: str, seed: int = 0) -> float:
     for _ in range(iterations):
         inp = code + d["input_noise"] * torch.randn(code.shape, generator=gn, device=dev)
         out = net(inp)
-        if d["average"] > 0:  # the running average of the outputs
-            with torch.no_grad():
-                avg = out.detach().clone() if avg is None else avg.mul_(d["average"]).add_(
-                    out.detach(), alpha=1 - d["average"])
+        if d["average"] > 0:  # the averaged output, as the method keeps it
+            avg = running_average(avg, out, d["average"])
         loss = ((out - target) ** 2 * known).sum() / denom
         opt.zero_grad(set_to_none=True)
         loss.backward()

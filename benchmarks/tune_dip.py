@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .cases import inpaint_cases
+from .cases import inpaint_pair
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results"
@@ -46,12 +46,6 @@ CONFIGS: dict[str, dict] = {
     "avg_ch32_half": dict(_OLD, average=0.99, channels=32, iterations=600),
     "avg_it2000": dict(_OLD, average=0.99, iterations=2000),
 }
-
-
-def strokes_case(name: str, size: int):
-    """The inpainting benchmark's ``strokes`` case of ``name`` at ``size``: (photo, mask)."""
-    arrays = inpaint_cases([name], ["strokes"], [size])[0].arrays()
-    return arrays["image"], arrays["mask"]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -91,7 +85,7 @@ def main(argv: list[str] | None = None) -> int:
 
     base: dict[str, dict[str, tuple[float, float, float]]] = {}
     for name in args.photos:
-        truth, hole = strokes_case(name, args.size)
+        truth, hole = inpaint_pair(name, "strokes", args.size)
         base[name] = {}
         for method in BASELINES:
             t0 = time.perf_counter()
@@ -105,7 +99,7 @@ def main(argv: list[str] | None = None) -> int:
             opts["iterations"] = args.iterations
         results[cfg] = {}
         for name in args.photos:
-            truth, hole = strokes_case(name, args.size)
+            truth, hole = inpaint_pair(name, "strokes", args.size)
             tag = f"{args.size}_{name}_{cfg}" + (f"_it{args.iterations}" if args.iterations else "")
             cached = args.cache / f"{tag}.npy" if args.cache else None
             took = cached.with_suffix(".seconds") if cached is not None else None

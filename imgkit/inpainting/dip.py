@@ -98,6 +98,17 @@ class DIPInfo(Info):
     net: dict[str, Any] = field(default_factory=dict)
 
 
+def running_average(avg: Any, out: Any, weight: float) -> Any:
+    """``weight·avg + (1 − weight)·out`` in place on ``avg`` (a detached copy of ``out`` when
+    ``avg`` is None): the averaged output of the ``average`` option. No gradient is recorded."""
+    import torch
+
+    with torch.no_grad():
+        if avg is None:
+            return out.detach().clone()
+        return avg.mul_(weight).add_(out.detach(), alpha=1 - weight)
+
+
 def snapshot_steps(iterations: int, n: int) -> list[int]:
     """Up to ``n`` steps in ``[0, iterations]``, 0 and ``iterations`` included, geometric between."""
     if n <= 0:
@@ -202,9 +213,7 @@ def dip(image, mask, *, ctx, iterations, lr, depth, channels, skip_channels, inp
                 inp = code + input_noise * noise
             out = net(inp)
             if average > 0:
-                with torch.no_grad():
-                    avg = out.detach().clone() if avg is None else avg.mul_(average).add_(out.detach(),
-                                                                                        alpha=1 - average)
+                avg = running_average(avg, out, average)
             loss = ((out - target) ** 2 * known).sum() / denom
             opt.zero_grad(set_to_none=True)
             loss.backward()
