@@ -8,6 +8,7 @@
         [--option METHOD.NAME=VALUE ...] [--no-firstcall] [--no-peers] [--no-metrics]
         [--no-progress] [--list]
     python -m benchmarks report --out DIR     # rebuild summary.md, plots and grids from the CSVs
+    python -m benchmarks corpus [--split tune|heldout] [--export DIR]   # the photo corpus
 
 Writes into ``--out`` (default ``benchmarks/results/quick`` or ``benchmarks/results/full``):
 ``<task>.csv`` (one row per case × method × device), ``firstcall.csv``, ``kernels.csv``,
@@ -217,6 +218,10 @@ def main(argv: list[str] | None = None) -> int:
     from .runner import Config
 
     argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["corpus"]:
+        from .corpus import main as corpus_main
+
+        return corpus_main(argv[1:])
     args = build_parser().parse_args(argv)
     if args.command == "report":
         from .report import write_report
