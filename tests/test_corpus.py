@@ -81,7 +81,7 @@ def test_scribbles_are_dense_thin_and_seeded(size):
 
 
 def test_corpus_command_lists_every_photo(capsys):
-    from benchmarks.corpus import main
+    from benchmarks.suite.corpus import main
 
     assert main(["--split", "heldout"]) == 0
     out = capsys.readouterr().out
