@@ -1,16 +1,18 @@
 """Kernels of exemplar-based inpainting (Criminisi, Pérez & Toyama, IEEE TIP 2004).
 
-Three kernel pairs, each a ``numba.njit`` CPU kernel and a ``numba.cuda.jit`` twin with the same
-contract and the same result bit for bit:
+Three kernels, each a ``numba.njit`` CPU kernel and a ``numba.cuda.jit`` twin with the same
+contract and the same result bit for bit, behind one public wrapper that takes ``device=``
+(``"cpu"``: NumPy arrays; ``"cuda"``: CuPy arrays, or NumPy arrays under
+``NUMBA_ENABLE_CUDASIM=1``) with the same signature and the same return on both devices, as for
+the PatchMatch, voting and analogy families:
 
-* :func:`masked_ssd_search` / :func:`masked_ssd_search_cuda` -- the hot loop: the source patch
-  (wholly inside the image and wholly in the source region) minimising the sum of squared
-  differences (SSD) to a target patch over the target's *known* pixels;
-* :func:`fill_patch` / :func:`fill_patch_cuda` -- copy the chosen exemplar into the target's
-  unknown pixels and update the bookkeeping maps;
-* :func:`update_priorities` / :func:`update_priorities_cuda` -- recompute the fill-front
-  priorities P = C·D in a box around the patch just filled (incremental update) and the
-  per-row maxima used to select the next target.
+* :func:`masked_ssd_search` -- the hot loop: the source patch (wholly inside the image and
+  wholly in the source region) minimising the sum of squared differences (SSD) to a target
+  patch over the target's *known* pixels;
+* :func:`fill_patch` -- copy the chosen exemplar into the target's unknown pixels and update
+  the bookkeeping maps;
+* :func:`update_priorities` -- recompute the fill-front priorities P = C·D in a box around the
+  patch just filled (incremental update) and the per-row maxima used to select the next target.
 
 Array conventions (all C-contiguous)
 ------------------------------------
@@ -60,6 +62,7 @@ import math
 import threading
 import warnings
 from contextlib import contextmanager
+from typing import Any
 
 import numba
 import numpy as np
@@ -74,11 +77,8 @@ __all__ = [
     "INT64_MAX",
     "LIMIT",
     "fill_patch",
-    "fill_patch_cuda",
     "masked_ssd_search",
-    "masked_ssd_search_cuda",
     "update_priorities",
-    "update_priorities_cuda",
     "valid_counts",
 ]
 
@@ -294,26 +294,17 @@ def _lane_block64(f, acc, b, t, nb, bound):
     return live
 
 
-@numba.njit(cache=True)
-def _row_counts(valid):
-    hv, wv = valid.shape
-    out = np.zeros((hv, wv + 1), np.int32)
-    for y in range(hv):
-        c = 0
-        for x in range(wv):
-            c += valid[y, x] != 0
-            out[y, x + 1] = c
-    return out
-
-
-def valid_counts(valid: np.ndarray) -> np.ndarray:
+def valid_counts(valid: Any) -> Any:
     """Prefix counts of valid corners along each row, shape (hv, wv + 1), int32.
 
     Computed once per fill and passed to :func:`masked_ssd_search` (``counts=``), it lets the
-    search skip a block of corners with no valid corner, or initialise a fully valid one, in
-    O(1).
+    CPU search skip a block of corners with no valid corner, or initialise a fully valid one,
+    in O(1). Same array module as ``valid`` (the CUDA search does not need it).
     """
-    return _row_counts(np.ascontiguousarray(valid, np.uint8))
+    xp = _xp_of(valid)
+    out = xp.zeros((valid.shape[0], valid.shape[1] + 1), np.int32)
+    out[:, 1:] = xp.cumsum(valid != 0, axis=1, dtype=np.int32)
+    return out
 
 
 @numba.njit(cache=True, nogil=True)
@@ -482,47 +473,7 @@ def _check_search(features, valid, known):
     return H - hv + 1
 
 
-def masked_ssd_search(
-    features: np.ndarray,
-    valid: np.ndarray,
-    known: np.ndarray,
-    ty: int,
-    tx: int,
-    box: tuple[int, int, int, int] | None = None,
-    source: np.ndarray | None = None,
-    ntask: int | None = None,
-    counts: np.ndarray | None = None,
-) -> tuple[int, int, int]:
-    """Best source patch for the target patch at ``(ty, tx)`` (CPU, Numba, multi-threaded).
-
-    Parameters
-    ----------
-    features : ndarray, shape (C, H, W), int16
-        Quantised features, ``|value| < 2**14``.
-    valid : ndarray, shape (H - p + 1, W - p + 1), uint8
-        Nonzero at the top-left corners of admissible source patches (p is implied).
-    known : ndarray, shape (H, W), uint8
-        Nonzero at known pixels; the target is compared over its known in-image pixels.
-    ty, tx : int
-        Top-left corner of the target patch (may be negative or exceed ``H - p``).
-    box : (y0, y1, x0, x1), optional
-        Search only corners in ``[y0, y1) × [x0, x1)`` (clipped to ``valid``). Default: all.
-    source : ndarray, shape (H, W, 2), int32, optional
-        Source map of filled pixels (-1 elsewhere); used only to seed the pruning bound.
-    ntask : int, optional
-        Parallel tasks, each a ``nogil`` Numba call on a thread pool (default:
-        ``numba.get_num_threads()``; 1 runs in the calling thread).
-    counts : ndarray, optional
-        :func:`valid_counts` of ``valid``; computed here when not given (pass it when
-        searching many targets against the same ``valid``).
-
-    Returns
-    -------
-    ssd, y, x : int
-        Lexicographic minimum of ``(ssd, y, x)``; ``(INT64_MAX, -1, -1)`` if the box holds no
-        valid corner.
-    """
-    _check_search(features, valid, known)
+def _masked_ssd_search_cpu(features, valid, known, ty, tx, box, source, ntask, counts):
     y0, y1, x0, x1 = _clip_box(valid.shape, box)
     if y1 <= y0 or x1 <= x0:
         return INT64_MAX, -1, -1
@@ -530,7 +481,7 @@ def masked_ssd_search(
     src = source if use else np.zeros((1, 1, 2), np.int32)
     nt = numba.get_num_threads() if ntask is None else int(ntask)
     if counts is None:
-        counts = _row_counts(valid)
+        counts = valid_counts(valid)
     s, y, x = _search_cpu(features, valid, counts, known, src, use, int(ty), int(tx), y0, y1, x0,
                           x1, nt)
     if y < 0:
@@ -563,18 +514,6 @@ def _fill_cpu(image, features, J, conf, cterm, known, order, source, ty, tx, sy,
     return n
 
 
-def fill_patch(image, features, J, conf, cterm, known, order, source, ty, tx, sy, sx, p, step) -> int:
-    """Copy the exemplar at corner ``(sy, sx)`` into the unknown pixels of the target at
-    ``(ty, tx)`` (CPU).
-
-    Every map is updated in place: image and feature values, intensity ``J``; confidence
-    ``conf`` = the target centre's confidence term ``cterm[ty + r, tx + r]``; ``known`` = 1;
-    ``order`` = ``step``; ``source`` = the source pixel. Returns the number of pixels filled.
-    """
-    return int(_fill_cpu(image, features, J, conf, cterm, known, order, source, int(ty), int(tx),
-                         int(sy), int(sx), int(p), int(step)))
-
-
 @numba.njit(cache=True)
 def _priority_cpu(J, known, conf, pri, cterm, rowmax, y0, y1, x0, x1, r, alpha2, rule):
     W = known.shape[1]
@@ -588,21 +527,6 @@ def _priority_cpu(J, known, conf, pri, cterm, rowmax, y0, y1, x0, x1, r, alpha2,
             if pri[y, x] > m:
                 m = pri[y, x]
         rowmax[y] = m
-
-
-def update_priorities(J, known, conf, pri, cterm, rowmax, box, p, alpha, rule) -> None:
-    """Recompute priorities and confidence terms in ``box = (y0, y1, x0, x1)`` (CPU).
-
-    ``pri`` gets P = C·D (``rule`` 0) or Cheng et al.'s ``0.2 RC + 0.8 D`` with
-    ``RC = 0.3 C + 0.7`` (``rule`` 1), both in fixed point (see ``_pixel_priority_py``), and -1
-    off the front; ``rowmax`` is refreshed for the rows of the box. ``alpha`` is the intensity
-    range of ``J`` (D = |∇I⊥·n| / α with central differences over two pixels).
-    """
-    H, W = known.shape
-    y0, y1 = max(int(box[0]), 0), min(int(box[1]), H)
-    x0, x1 = max(int(box[2]), 0), min(int(box[3]), W)
-    _priority_cpu(J, known, conf, pri, cterm, rowmax, y0, y1, x0, x1, int(p) // 2,
-                  float(2 * alpha), int(rule))
 
 
 # --------------------------------------------------------------------------------------------
@@ -727,25 +651,11 @@ def _xp_of(a):
     return np
 
 
-def masked_ssd_search_cuda(
-    features,
-    valid,
-    known,
-    ty: int,
-    tx: int,
-    box: tuple[int, int, int, int] | None = None,
-    bound: int | None = None,
-) -> tuple[int, int, int]:
-    """Best source patch for the target patch at ``(ty, tx)`` (Numba-CUDA twin).
-
-    Same contract and result as :func:`masked_ssd_search`; arrays are CuPy arrays (NumPy arrays
-    under ``NUMBA_ENABLE_CUDASIM=1``). ``bound``, optional, is an SSD that some valid corner in
-    the box attains: threads stop summing once above it (speed only). Launches: one thread to
-    list the target's known pixels, ``ceil(n / THREADS_PER_BLOCK)`` blocks with one thread per
-    candidate corner of the box (row-major) and a block-level min reduction, then one block for
-    the final reduction.
-    """
-    p = _check_search(features, valid, known)
+def _masked_ssd_search_cuda(features, valid, known, ty, tx, box, bound):
+    """Launches: one thread to list the target's known pixels, ``ceil(n / THREADS_PER_BLOCK)``
+    blocks with one thread per candidate corner of the box (row-major) and a block-level min
+    reduction, then one block for the final reduction."""
+    p = features.shape[1] - valid.shape[0] + 1
     y0, y1, x0, x1 = _clip_box(valid.shape, box)
     if y1 <= y0 or x1 <= x0:
         return INT64_MAX, -1, -1
@@ -788,14 +698,13 @@ def _fill_cuda(image, features, J, conf, cterm, known, order, source, ty, tx, sy
     _fill_pixel_dev(image, features, J, conf, known, order, source, y, x, sy + dy, sx + dx, cval, step)
 
 
-def fill_patch_cuda(image, features, J, conf, cterm, known, order, source, ty, tx, sy, sx, p,
-                    step) -> None:
-    """Numba-CUDA twin of :func:`fill_patch` (one thread per patch pixel; returns nothing)."""
-    nb = (int(p) + _TILE - 1) // _TILE
+def _fill_patch_cuda(image, features, J, conf, cterm, known, order, source, ty, tx, sy, sx, p,
+                     step):
+    """One thread per patch pixel."""
+    nb = (p + _TILE - 1) // _TILE
     with _small_grids_ok():
         _fill_cuda[(nb, nb), (_TILE, _TILE)](image, features, J, conf, cterm, known, order,
-                                             source, int(ty), int(tx), int(sy), int(sx), int(p),
-                                             int(step))
+                                             source, ty, tx, sy, sx, p, step)
 
 
 @cuda.jit
@@ -820,16 +729,131 @@ def _rowmax_cuda(pri, rowmax, y0, y1):
         rowmax[y] = m
 
 
-def update_priorities_cuda(J, known, conf, pri, cterm, rowmax, box, p, alpha, rule) -> None:
-    """Numba-CUDA twin of :func:`update_priorities` (one thread per pixel of the box, then one
-    thread per row for the row maxima)."""
+def _update_priorities_cuda(J, known, conf, pri, cterm, rowmax, y0, y1, x0, x1, r, alpha2, rule):
+    """One thread per pixel of the box, then one thread per row for the row maxima."""
+    grid = ((x1 - x0 + _TILE - 1) // _TILE, (y1 - y0 + _TILE - 1) // _TILE)
+    with _small_grids_ok():
+        _priority_cuda[grid, (_TILE, _TILE)](J, known, conf, pri, cterm, y0, y1, x0, x1, r,
+                                             alpha2, rule)
+        _rowmax_cuda[(y1 - y0 + _TPB - 1) // _TPB, _TPB](pri, rowmax, y0, y1)
+
+
+# --------------------------------------------------------------------------------------------
+# Public wrappers: one per kernel, same signature and same return on both devices
+# --------------------------------------------------------------------------------------------
+
+
+def _check_device(device: str, *arrays: Any) -> None:
+    if device not in ("cpu", "cuda"):
+        raise ValueError(f"device must be 'cpu' or 'cuda'; got {device!r}")
+    if device == "cpu" and any(_xp_of(a) is not np for a in arrays):
+        raise ValueError("device='cpu' needs NumPy arrays; use .get() on CuPy arrays or device='cuda'")
+
+
+def masked_ssd_search(
+    features: Any,
+    valid: Any,
+    known: Any,
+    ty: int,
+    tx: int,
+    box: tuple[int, int, int, int] | None = None,
+    source: Any = None,
+    ntask: int | None = None,
+    counts: Any = None,
+    *,
+    bound: int | None = None,
+    device: str = "cpu",
+) -> tuple[int, int, int]:
+    """Best source patch for the target patch at ``(ty, tx)``.
+
+    Parameters
+    ----------
+    features : ndarray, shape (C, H, W), int16
+        Quantised features, ``|value| < 2**14``.
+    valid : ndarray, shape (H - p + 1, W - p + 1), uint8
+        Nonzero at the top-left corners of admissible source patches (p is implied).
+    known : ndarray, shape (H, W), uint8
+        Nonzero at known pixels; the target is compared over its known in-image pixels.
+    ty, tx : int
+        Top-left corner of the target patch (may be negative or exceed ``H - p``).
+    box : (y0, y1, x0, x1), optional
+        Search only corners in ``[y0, y1) × [x0, x1)`` (clipped to ``valid``). Default: all.
+    source : ndarray, shape (H, W, 2), int32, optional
+        Source map of filled pixels (-1 elsewhere). Speed only: the CPU search seeds its
+        pruning bound with the coherent continuations it gives.
+    ntask : int, optional
+        CPU parallel tasks, each a ``nogil`` Numba call on a thread pool (default:
+        ``numba.get_num_threads()``; 1 runs in the calling thread).
+    counts : ndarray, optional
+        :func:`valid_counts` of ``valid``. Speed only (CPU): computed here when not given;
+        pass it when searching many targets against the same ``valid``.
+    bound : int, optional
+        An SSD that some valid corner in the box attains. Speed only (CUDA): threads stop
+        summing once above it.
+    device : {"cpu", "cuda"}
+        ``"cpu"``: NumPy arrays, the pruned SIMD Numba kernel on a thread pool. ``"cuda"``:
+        the Numba-CUDA twin (one thread per candidate corner, block min reductions) on CuPy
+        arrays (NumPy arrays under ``NUMBA_ENABLE_CUDASIM=1``).
+
+    Returns
+    -------
+    ssd, y, x : int
+        Lexicographic minimum of ``(ssd, y, x)``; ``(INT64_MAX, -1, -1)`` if the box holds no
+        valid corner. The same on both devices, whatever the speed hints.
+    """
+    _check_device(device, features, valid, known)
+    _check_search(features, valid, known)
+    if device == "cpu":
+        return _masked_ssd_search_cpu(features, valid, known, ty, tx, box, source, ntask, counts)
+    return _masked_ssd_search_cuda(features, valid, known, ty, tx, box, bound)
+
+
+def fill_patch(image: Any, features: Any, J: Any, conf: Any, cterm: Any, known: Any, order: Any,
+               source: Any, ty: int, tx: int, sy: int, sx: int, p: int, step: int, *,
+               device: str = "cpu") -> int:
+    """Copy the exemplar at corner ``(sy, sx)`` into the unknown pixels of the target at
+    ``(ty, tx)``.
+
+    Every map is updated in place: image and feature values, intensity ``J``; confidence
+    ``conf`` = the target centre's confidence term ``cterm[ty + r, tx + r]``; ``known`` = 1;
+    ``order`` = ``step``; ``source`` = the source pixel. ``device="cpu"`` runs the Numba
+    kernel on NumPy arrays, ``"cuda"`` the twin (one thread per patch pixel) on CuPy arrays.
+
+    Returns
+    -------
+    int
+        The number of pixels filled (the target's unknown in-image pixels).
+    """
+    _check_device(device, image, known)
+    ty, tx, sy, sx, p, step = (int(v) for v in (ty, tx, sy, sx, p, step))
+    if device == "cpu":
+        return int(_fill_cpu(image, features, J, conf, cterm, known, order, source, ty, tx, sy,
+                             sx, p, step))
+    H, W = known.shape
+    y0, y1, x0, x1 = max(ty, 0), min(ty + p, H), max(tx, 0), min(tx + p, W)
+    n = (y1 - y0) * (x1 - x0) - int(known[y0:y1, x0:x1].sum())
+    _fill_patch_cuda(image, features, J, conf, cterm, known, order, source, ty, tx, sy, sx, p, step)
+    return n
+
+
+def update_priorities(J: Any, known: Any, conf: Any, pri: Any, cterm: Any, rowmax: Any,
+                      box: tuple[int, int, int, int], p: int, alpha: float, rule: int, *,
+                      device: str = "cpu") -> None:
+    """Recompute priorities and confidence terms in ``box = (y0, y1, x0, x1)``.
+
+    ``pri`` gets P = C·D (``rule`` 0) or Cheng et al.'s ``0.2 RC + 0.8 D`` with
+    ``RC = 0.3 C + 0.7`` (``rule`` 1), both in fixed point (see ``_pixel_priority_py``), and -1
+    off the front; ``rowmax`` is refreshed for the rows of the box. ``alpha`` is the intensity
+    range of ``J`` (D = |∇I⊥·n| / α with central differences over two pixels).
+    ``device="cpu"`` runs the Numba kernel on NumPy arrays, ``"cuda"`` the twin (one thread
+    per pixel of the box, then one per row for the row maxima) on CuPy arrays.
+    """
+    _check_device(device, J, known)
     H, W = known.shape
     y0, y1 = max(int(box[0]), 0), min(int(box[1]), H)
     x0, x1 = max(int(box[2]), 0), min(int(box[3]), W)
-    if y1 <= y0 or x1 <= x0:
-        return
-    grid = ((x1 - x0 + _TILE - 1) // _TILE, (y1 - y0 + _TILE - 1) // _TILE)
-    with _small_grids_ok():
-        _priority_cuda[grid, (_TILE, _TILE)](J, known, conf, pri, cterm, y0, y1, x0, x1,
-                                             int(p) // 2, float(2 * alpha), int(rule))
-        _rowmax_cuda[(y1 - y0 + _TPB - 1) // _TPB, _TPB](pri, rowmax, y0, y1)
+    args = (J, known, conf, pri, cterm, rowmax, y0, y1, x0, x1, int(p) // 2, float(2 * alpha), int(rule))
+    if device == "cpu":
+        _priority_cpu(*args)
+    elif y1 > y0 and x1 > x0:
+        _update_priorities_cuda(*args)
