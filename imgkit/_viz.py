@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from ._image import is_cupy
+from ._xp import is_cupy
 from .errors import InvalidImageError, InvalidOptionError
 
 __all__ = ["nnf_to_rgb"]

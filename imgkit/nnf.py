@@ -26,8 +26,9 @@ import numpy as np
 
 from ._checks import check_int as _check_int
 from ._checks import check_seed as _check_seed
-from ._image import as_float_image, as_mask, is_cupy, to_rgb
+from ._image import as_float_image, as_mask, to_rgb
 from ._viz import nnf_to_rgb
+from ._xp import get_xp, to_xp
 from .device import array_module, resolve_device
 from .errors import InvalidImageError, InvalidOptionError, NoSourceError
 
@@ -120,13 +121,13 @@ def nnf(
         device, devices=("cpu", "cuda"), backend="numba", method="nnf", prefer_gpu=tmeta.on_gpu
     )
     xp = array_module(dev, "numba")
-    t, s = _to(t, xp), _to(s, xp)
+    t, s = to_xp(t, xp), to_xp(s, xp)
     solve = None
     if target_mask is not None:
-        solve = _to(as_mask(target_mask, t.shape[:2], "target_mask", "target"), xp)
+        solve = to_xp(as_mask(target_mask, t.shape[:2], "target_mask", "target"), xp)
     usable = xp.ones(s.shape[:2], dtype=bool)
     if source_mask is not None:
-        usable = _to(as_mask(source_mask, s.shape[:2], "source_mask", "source"), xp)
+        usable = to_xp(as_mask(source_mask, s.shape[:2], "source_mask", "source"), xp)
 
     from .kernels import patchmatch as pm
 
@@ -146,22 +147,6 @@ def nnf(
     if solve is not None:
         offsets[~solve] = 0
         dist[~solve] = np.nan
-    out_gpu = tmeta.on_gpu
-    offsets, dist = _back(offsets, out_gpu), _back(dist, out_gpu)
+    out_xp = get_xp(target)  # results on the caller's array module
+    offsets, dist = to_xp(offsets, out_xp), to_xp(dist, out_xp)
     return (offsets, dist) if return_distances else offsets
-
-
-def _to(a: Any, xp) -> Any:
-    if xp is np and is_cupy(a):
-        return a.get()
-    return xp.asarray(a)
-
-
-def _back(a: Any, on_gpu: bool) -> Any:
-    if on_gpu and not is_cupy(a):
-        import cupy
-
-        return cupy.asarray(a)
-    if not on_gpu and is_cupy(a):
-        return a.get()
-    return a

@@ -70,6 +70,7 @@ from numba import cuda
 from numba import uint64 as _u64
 
 from . import config
+from ._xp import check_device, get_xp
 
 __all__ = [
     "BLOCK",
@@ -301,7 +302,7 @@ def valid_counts(valid: Any) -> Any:
     CPU search skip a block of corners with no valid corner, or initialise a fully valid one,
     in O(1). Same array module as ``valid`` (the CUDA search does not need it).
     """
-    xp = _xp_of(valid)
+    xp = get_xp(valid)
     out = xp.zeros((valid.shape[0], valid.shape[1] + 1), np.int32)
     out[:, 1:] = xp.cumsum(valid != 0, axis=1, dtype=np.int32)
     return out
@@ -643,14 +644,6 @@ def _small_grids_ok():
         yield
 
 
-def _xp_of(a):
-    if type(a).__module__.split(".")[0] == "cupy":
-        import cupy
-
-        return cupy
-    return np
-
-
 def _masked_ssd_search_cuda(features, valid, known, ty, tx, box, bound):
     """Launches: one thread to list the target's known pixels, ``ceil(n / THREADS_PER_BLOCK)``
     blocks with one thread per candidate corner of the box (row-major) and a block-level min
@@ -659,7 +652,7 @@ def _masked_ssd_search_cuda(features, valid, known, ty, tx, box, bound):
     y0, y1, x0, x1 = _clip_box(valid.shape, box)
     if y1 <= y0 or x1 <= x0:
         return INT64_MAX, -1, -1
-    xp = _xp_of(features)
+    xp = get_xp(features)
     C = features.shape[0]
     offs = xp.empty((p * p, 2), np.int32)
     vals = xp.empty((p * p, C), np.int32)
@@ -743,13 +736,6 @@ def _update_priorities_cuda(J, known, conf, pri, cterm, rowmax, y0, y1, x0, x1, 
 # --------------------------------------------------------------------------------------------
 
 
-def _check_device(device: str, *arrays: Any) -> None:
-    if device not in ("cpu", "cuda"):
-        raise ValueError(f"device must be 'cpu' or 'cuda'; got {device!r}")
-    if device == "cpu" and any(_xp_of(a) is not np for a in arrays):
-        raise ValueError("device='cpu' needs NumPy arrays; use .get() on CuPy arrays or device='cuda'")
-
-
 def masked_ssd_search(
     features: Any,
     valid: Any,
@@ -801,7 +787,7 @@ def masked_ssd_search(
         Lexicographic minimum of ``(ssd, y, x)``; ``(INT64_MAX, -1, -1)`` if the box holds no
         valid corner. The same on both devices, whatever the speed hints.
     """
-    _check_device(device, features, valid, known)
+    check_device(device, features, valid, known)
     _check_search(features, valid, known)
     if device == "cpu":
         return _masked_ssd_search_cpu(features, valid, known, ty, tx, box, source, ntask, counts)
@@ -824,7 +810,7 @@ def fill_patch(image: Any, features: Any, J: Any, conf: Any, cterm: Any, known: 
     int
         The number of pixels filled (the target's unknown in-image pixels).
     """
-    _check_device(device, image, known)
+    check_device(device, image, known)
     ty, tx, sy, sx, p, step = (int(v) for v in (ty, tx, sy, sx, p, step))
     if device == "cpu":
         return int(_fill_cpu(image, features, J, conf, cterm, known, order, source, ty, tx, sy,
@@ -848,7 +834,7 @@ def update_priorities(J: Any, known: Any, conf: Any, pri: Any, cterm: Any, rowma
     ``device="cpu"`` runs the Numba kernel on NumPy arrays, ``"cuda"`` the twin (one thread
     per pixel of the box, then one per row for the row maxima) on CuPy arrays.
     """
-    _check_device(device, J, known)
+    check_device(device, J, known)
     H, W = known.shape
     y0, y1 = max(int(box[0]), 0), min(int(box[1]), H)
     x0, x1 = max(int(box[2]), 0), min(int(box[3]), W)

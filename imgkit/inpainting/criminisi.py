@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from .._color import rgb_to_lab
-from .._image import to_numpy
+from .._xp import to_numpy
 from ..context import Info, RunContext
 from ..errors import InvalidImageError, NoSourceError
 from ..registry import Option, register

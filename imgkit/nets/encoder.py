@@ -11,16 +11,10 @@ import functools
 
 import torch
 
+from .._torch import torch_device as _torch_device
 from .multilayer import IMAGENET_MEAN, IMAGENET_STD, MultiLayerEncoder, conv_from
 
 __all__ = ["IMAGENET_MEAN", "IMAGENET_STD", "MultiLayerEncoder", "conv_from", "get_encoder"]
-
-
-def _torch_device(device: str | torch.device) -> torch.device:
-    dev = torch.device(device)
-    if dev.type == "cuda" and dev.index is None:
-        dev = torch.device("cuda", torch.cuda.current_device())
-    return dev
 
 
 def get_encoder(
