@@ -43,6 +43,7 @@ from ..context import Info
 from ..errors import InvalidImageError, InvalidOptionError
 from ..nets.layers import CONTENT_LAYER, STYLE_LAYERS, VGG16_LAYERS
 from ..registry import Option, register
+from ._feedforward import preserve_mode
 
 __all__ = ["GatysInfo", "gatys"]
 
@@ -99,8 +100,8 @@ _OPTIONS = (
            type=float, low=0.05, high=8.0),
     Option("style_weights", None, "blend weights of several style images; None: equal",
            type=_SEQ, nullable=True, check=_weight_list),
-    Option("preserve_color", "none", "keep the content's colours: luminance-only transfer or "
-           "colour matching of the styles", type=str, choices=("none", "luminance", "histogram")),
+    Option("preserve_color", "none", "keep the content's colours: luminance-only transfer ('luminance' "
+           "or True) or colour matching of the styles ('histogram')", type=(str, bool), check=preserve_mode),
     Option("pooling", "max", "VGG16 pooling: max, or average (the paper's preference)",
            type=str, choices=("max", "avg")),
 )
@@ -229,6 +230,8 @@ def gatys(
     L. A. Gatys, M. Bethge, A. Hertzmann, E. Shechtman, "Preserving Color in Neural Artistic
     Style Transfer", arXiv:1606.05897, 2016.
     """
+    if not styles:
+        raise InvalidImageError("method 'gatys' needs at least one style image; pass style=...")
     style_layers = tuple(style_layers)
     if style_layer_weights is not None and len(style_layer_weights) != len(style_layers):
         raise InvalidOptionError(
@@ -245,6 +248,7 @@ def gatys(
             "content_weight, style_weight and tv_weight are all 0: there is nothing to optimise; "
             "give at least style_weight > 0"
         )
+    preserve_color = preserve_mode(preserve_color)
     blend = None
     if style_weights is not None:
         blend = [w / sum(style_weights) for w in style_weights]

