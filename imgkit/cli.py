@@ -6,6 +6,7 @@
     imgkit stylize CONTENT --style STYLE [--style STYLE ...] -o OUT [--method M] [--OPTION VALUE ...]
     imgkit analogy A A_PRIME B -o OUT [--method M] [--OPTION VALUE ...]
     imgkit methods [--task T] [--json]
+    imgkit learn-style PAINTING --photos DIR -o STYLE.npz [--steps N] [--resume] [...]
     imgkit --version
 
 Method options are given as ``--name value`` (``--patch-size 9`` or ``--patch_size=9``);
@@ -176,6 +177,10 @@ def main(argv: list[str] | None = None) -> int:
             from .batch import cli_main
 
             return cli_main(argv[1:])
+        if argv and argv[0] == "learn-style":
+            from .train.style import cli_main as learn_style_main
+
+            return learn_style_main(argv[1:])
         args, extra = parser.parse_known_args(argv)
         if args.command is None:
             parser.print_help()

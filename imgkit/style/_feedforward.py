@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from ..errors import InvalidOptionError
 from ..registry import Option
 
 __all__ = ["PRESERVE_CHOICES", "preserve_color_option", "preserve_colors", "preserve_mode", "run_tiled",
@@ -158,7 +159,8 @@ def run_tiled(
             progress(1, 1)
         return out
     if overlap * 2 >= tile:
-        raise ValueError(f"tile_overlap={overlap} must be less than half of tile={tile}")
+        raise InvalidOptionError(f"option 'tile_overlap'={overlap} must be less than half of option "
+                                 f"'tile'={tile}; lower tile_overlap or raise tile")
     stats: dict = {}
     padded(_mosaic(x, stats_size or tile, multiple), stats)  # records every layer's statistics
     ys, xs = _starts(H, tile, overlap), _starts(W, tile, overlap)
