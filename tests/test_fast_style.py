@@ -244,3 +244,17 @@ def test_arbitrary_errors(photo, style_img):
         imgkit.stylize(photo, [style_img, style_img], method="arbitrary", style_weights=[1, 2, 3])
     with pytest.raises(InvalidOptionError, match="strength"):
         imgkit.stylize(photo, style_img, method="arbitrary", strength=1.5)
+
+
+def test_cli_stylize_without_style_image(tmp_path, photo):
+    from imgkit.cli import main
+
+    imgkit.save_image(tmp_path / "in.png", photo)
+    out = tmp_path / "out.png"
+    rc = main(["stylize", str(tmp_path / "in.png"), "-o", str(out), "-m", "multistyle",
+               "--weights", "3:0.5,12:0.5", "--preserve-color", "true", "--no-progress"])
+    assert rc == 0 and out.is_file()
+    direct = imgkit.stylize(photo, method="multistyle", weights={3: 1, 12: 1}, preserve_color=True)
+    assert np.abs(imgkit.load_image(out).astype(np.float32) / 255 - direct).mean() < 1 / 255
+    rc = main(["stylize", str(tmp_path / "in.png"), "-o", str(tmp_path / "g.png"), "-m", "gatys"])
+    assert rc == 2 and not (tmp_path / "g.png").exists()
