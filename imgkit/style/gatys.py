@@ -7,6 +7,15 @@ and ``L_tv`` is a total-variation smoothness term. Normalisations are those of
 :mod:`imgkit.nets.losses` (the paper's style loss exactly; content loss divided by the layer
 size so that the weights do not depend on the image size).
 
+Default weights (``content_weight=1``, ``style_weight=5e5``, ``style_layer_weights`` =
+``4/N_l²``, ``tv_weight=0``) make the loss half of the common bare PyTorch loop's
+``mean((F − P)²) + 1e6 Σ_l mean((G_l − A_l)²)`` with Gram matrices ``F Fᵀ / (C H W)``: the same
+minimiser, and, L-BFGS without line search being invariant to a constant factor of the loss,
+the same iterates. The earlier defaults (``style_weight=100``, equal ``w_l = 1/5``,
+``tv_weight=30``) weighted relu1_1 24× and relu2_1 6× less than that loop relative to the
+content term (and relu4_1/relu5_1 2.6× more), so at equal iterations the optimisation stopped
+short of the style (``benchmarks/compare_gatys.py``; figures in ``docs/deep_style.md``).
+
 What neural-style users expect besides the paper:
 
 * ``max_size`` — the longest side the optimisation runs at; larger contents are processed at
@@ -45,7 +54,24 @@ from ..nets.layers import CONTENT_LAYER, STYLE_LAYERS, VGG16_LAYERS
 from ..registry import Option, register
 from ._feedforward import preserve_mode
 
-__all__ = ["GatysInfo", "gatys"]
+__all__ = ["GatysInfo", "default_layer_weights", "gatys"]
+
+#: VGG16 channels per block (conv1_x ... conv5_x).
+_BLOCK_CHANNELS = {"1": 64, "2": 128, "3": 256, "4": 512, "5": 512}
+
+
+def default_layer_weights(layers: tuple[str, ...] | list[str]) -> tuple[float, ...]:
+    """``w_l = 4 / N_l²`` for VGG16 layers (``N_l`` channels), the default ``style_layer_weights``.
+
+    With :mod:`imgkit.nets.losses`' ``E_l = Σ (G − A)² / 4`` this makes ``w_l E_l`` the *mean*
+    squared difference of the Gram matrices' ``N_l²`` entries, the normalisation of the common
+    PyTorch implementations (see the module docstring for why it is the default).
+    """
+    out = []
+    for name in layers:
+        block = name.removeprefix("relu").removeprefix("conv").removeprefix("pool")[:1]
+        out.append(4.0 / _BLOCK_CHANNELS[block] ** 2)
+    return tuple(out)
 
 
 def _layer_list(value: Any) -> tuple[str, ...]:
@@ -83,13 +109,14 @@ _OPTIONS = (
            type=float, low=1e-6, high=100.0, nullable=True),
     Option("content_weight", 1.0, "α, weight of the content loss (0: texture synthesis)",
            type=float, low=0.0, high=1e12),
-    Option("style_weight", 100.0, "β, weight of the style loss", type=float, low=0.0, high=1e12),
-    Option("tv_weight", 30.0, "γ, weight of the total-variation loss", type=float, low=0.0, high=1e12),
+    Option("style_weight", 5e5, "β, weight of the style loss", type=float, low=0.0, high=1e12),
+    Option("tv_weight", 0.0, "γ, weight of the total-variation loss", type=float, low=0.0, high=1e12),
     Option("content_layer", CONTENT_LAYER, "VGG16 layer of the content representation",
            type=str, choices=VGG16_LAYERS),
     Option("style_layers", STYLE_LAYERS, "VGG16 layers of the style representation",
            type=_SEQ, check=_layer_list),
-    Option("style_layer_weights", None, "weight per style layer; None: equal (1/#layers)",
+    Option("style_layer_weights", None, "weight per style layer; None: 4/N_l² (N_l channels: the mean "
+           "squared difference of the Gram matrices' entries)",
            type=_SEQ, nullable=True, check=_weight_list),
     Option("init", "content", "start image", type=str, choices=("content", "style", "noise")),
     Option("max_size", 512, "longest side the optimisation runs at (None: the content's size)",
@@ -233,7 +260,9 @@ def gatys(
     if not styles:
         raise InvalidImageError("method 'gatys' needs at least one style image; pass style=...")
     style_layers = tuple(style_layers)
-    if style_layer_weights is not None and len(style_layer_weights) != len(style_layers):
+    if style_layer_weights is None:
+        style_layer_weights = default_layer_weights(style_layers)
+    elif len(style_layer_weights) != len(style_layers):
         raise InvalidOptionError(
             f"option 'style_layer_weights' has {len(style_layer_weights)} entries for "
             f"{len(style_layers)} style layers {list(style_layers)}; give one weight per layer"
