@@ -311,7 +311,7 @@ def learn_style(
                 if (step + 1) % checkpoint_every == 0:
                     save_checkpoint(step + 1)
             else:
-                step = steps
+                step = max(steps, step0)  # a checkpoint already past ``steps`` is kept as it is
     finally:
         bar.close()
     save_checkpoint(step)
