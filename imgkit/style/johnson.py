@@ -17,6 +17,7 @@ must match the layout exactly. The widths of ``conv1..3`` are read from the chec
 
 from __future__ import annotations
 
+import os
 import re
 import warnings
 from dataclasses import dataclass, field
@@ -30,12 +31,16 @@ from ..errors import InvalidOptionError, WeightsFormatError, WeightsNotFoundErro
 from ..registry import Option, register
 from ._feedforward import preserve_color_option, preserve_colors, run_tiled, tile_options
 
-__all__ = ["JohnsonInfo", "johnson", "load_johnson"]
+__all__ = ["ENV_VAR", "JohnsonInfo", "johnson", "load_johnson"]
+
+#: Environment variable naming the default checkpoint.
+ENV_VAR = "IMGKIT_JOHNSON_WEIGHTS"
 
 _DROP = re.compile(r"(^|\.)in\d+\.(running_mean|running_var|num_batches_tracked)$")
 
 _OPTIONS = (
-    Option("weights", None, "path of a fast_neural_style checkpoint (.pth/.model state dict)",
+    Option("weights", None, "path of a fast_neural_style checkpoint (.pth/.model state dict; "
+           "default: $IMGKIT_JOHNSON_WEIGHTS)",
            type=(str, Path), nullable=True),
     Option("strength", 1.0, "mix of the stylised image with the content (1: stylised only)",
            type=float, low=0.0, high=1.0),
@@ -171,9 +176,11 @@ def johnson(
     info : JohnsonInfo
     """
     if weights is None:
+        weights = os.environ.get(ENV_VAR) or None
+    if weights is None:
         raise InvalidOptionError(
-            "method 'johnson' needs option 'weights': the path of a fast_neural_style checkpoint "
-            "(e.g. weights='mosaic.pth'); none ships with imgkit")
+            f"method 'johnson' needs option 'weights': the path of a fast_neural_style checkpoint "
+            f"(e.g. weights='mosaic.pth', or set ${ENV_VAR}); none ships with imgkit")
     from .._torch import from_tensor, require_torch, to_tensor, torch_device
 
     torch = require_torch()
