@@ -132,7 +132,8 @@ def test_johnson_odd_sizes_and_tiles(checkpoint):
     assert np.abs(tiled - out).mean() < 0.05
 
 
-def test_johnson_errors(tmp_path, astronaut64):
+def test_johnson_errors(tmp_path, astronaut64, monkeypatch):
+    monkeypatch.delenv("IMGKIT_JOHNSON_WEIGHTS", raising=False)
     with pytest.raises(InvalidOptionError, match="weights"):
         imgkit.stylize(astronaut64, method="johnson")
     with pytest.raises(WeightsNotFoundError):
