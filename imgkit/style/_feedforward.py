@@ -23,7 +23,7 @@ from ..errors import InvalidOptionError
 from ..registry import Option
 
 __all__ = ["PRESERVE_CHOICES", "preserve_color_option", "preserve_colors", "preserve_mode", "run_tiled",
-           "tile_options"]
+           "tile_options", "torch_threads"]
 
 PRESERVE_CHOICES = ("none", "luminance", "histogram")
 
@@ -71,6 +71,15 @@ def preserve_colors(out: np.ndarray, content: np.ndarray, mode: str) -> np.ndarr
     if mode == "histogram":
         return np.clip(match_color(out, content), 0.0, 1.0).astype(np.float32)
     return out
+
+
+def torch_threads() -> int | None:
+    """torch's intra-op thread count (so onnxruntime uses the cores the caller allowed), or None."""
+    try:
+        import torch
+    except ImportError:
+        return None
+    return torch.get_num_threads()
 
 
 def _ramp(n: int, start: int, total: int, overlap: int) -> np.ndarray:

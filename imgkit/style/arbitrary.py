@@ -39,7 +39,7 @@ import numpy as np
 from ..context import Info
 from ..errors import InvalidImageError, InvalidOptionError
 from ..registry import Option, register
-from ._feedforward import preserve_color_option, preserve_colors, preserve_mode
+from ._feedforward import preserve_color_option, preserve_colors, preserve_mode, torch_threads
 
 __all__ = ["ArbitraryInfo", "STYLE_SIZE", "arbitrary", "style_vector"]
 
@@ -222,7 +222,7 @@ def arbitrary(
         raise InvalidImageError("method 'arbitrary' needs images of at least 8×8 pixels; got content "
                                 f"{content.shape[:2]} and styles {[s.shape[:2] for s in styles]}")
     info = ArbitraryInfo()
-    threads = _threads()
+    threads = torch_threads()
     with ctx.timer("style_vector"):
         if mode == "histogram":
             styles = [np.clip(match_color(s, content), 0.0, 1.0).astype(np.float32) for s in styles]
@@ -253,11 +253,3 @@ def arbitrary(
     out = np.clip(_resize(y, (H, W)), 0.0, 1.0)
     out = preserve_colors(out, content, "luminance" if mode == "luminance" else "none")
     return np.ascontiguousarray(out, dtype=np.float32), info
-
-
-def _threads() -> int | None:
-    try:
-        import torch
-    except ImportError:
-        return None
-    return torch.get_num_threads()

@@ -36,7 +36,7 @@ import numpy as np
 from ..context import Info
 from ..errors import InvalidOptionError, WeightsFormatError, WeightsNotFoundError
 from ..registry import Option, register
-from ._feedforward import preserve_color_option, preserve_colors, run_tiled, tile_options
+from ._feedforward import preserve_color_option, preserve_colors, run_tiled, tile_options, torch_threads
 
 __all__ = ["NUM_STYLES", "MultiStyleInfo", "load_style_params", "multistyle", "parse_weights",
            "save_style_params"]
@@ -264,11 +264,10 @@ def multistyle(
 def _run_ort(content: np.ndarray, w: np.ndarray, ctx: Any) -> np.ndarray:
     """The published graph in onnxruntime (reflect-padded to a multiple of 4, cropped back)."""
     from ..nets.fast_weights import ort_session
-    from .arbitrary import _threads
 
     H, W = content.shape[:2]
     with ctx.timer("setup"):
-        sess = ort_session("multistyle26", _threads())
+        sess = ort_session("multistyle26", torch_threads())
     with ctx.steps(1, desc="multistyle", unit="pass") as bar, ctx.timer("stylise"):
         x = np.asarray(content, dtype=np.float32)
         ph, pw = (-H) % 4, (-W) % 4
