@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import imgkit
-from imgkit.errors import InvalidOptionError, WeightsFormatError, WeightsNotFoundError
+from imgkit.errors import WeightsFormatError, WeightsNotFoundError
 
 torch = pytest.importorskip("torch")
 nn = torch.nn
@@ -134,7 +134,7 @@ def test_johnson_odd_sizes_and_tiles(checkpoint):
 
 def test_johnson_errors(tmp_path, astronaut64, monkeypatch):
     monkeypatch.delenv("IMGKIT_JOHNSON_WEIGHTS", raising=False)
-    with pytest.raises(InvalidOptionError, match="weights"):
+    with pytest.raises(WeightsNotFoundError, match="IMGKIT_JOHNSON_WEIGHTS"):
         imgkit.stylize(astronaut64, method="johnson")
     with pytest.raises(WeightsNotFoundError):
         imgkit.stylize(astronaut64, method="johnson", weights=tmp_path / "none.pth")

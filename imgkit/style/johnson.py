@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from ..context import Info
-from ..errors import InvalidOptionError, WeightsFormatError, WeightsNotFoundError
+from ..errors import WeightsFormatError, WeightsNotFoundError
 from ..registry import Option, register
 from ._feedforward import preserve_color_option, preserve_colors, run_tiled, tile_options
 
@@ -177,8 +177,8 @@ def johnson(
     """
     if weights is None:
         weights = os.environ.get(ENV_VAR) or None
-    if weights is None:
-        raise InvalidOptionError(
+    if weights is None:  # missing weights, as for lama: benchmarks report the method as skipped
+        raise WeightsNotFoundError(
             f"method 'johnson' needs option 'weights': the path of a fast_neural_style checkpoint "
             f"(e.g. weights='mosaic.pth', or set ${ENV_VAR}); none ships with imgkit")
     from .._torch import from_tensor, require_torch, to_tensor, torch_device
