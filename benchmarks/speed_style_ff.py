@@ -12,10 +12,10 @@ machine), each the median of alternating warm calls of the public API on the sam
 * ``johnson``: a randomly initialised network of the published layout (speed does not depend
   on the weights).
 * first call of each method in a fresh process (weights loading, onnxruntime session, oneDNN
-  set-up), and (not with ``--quick``) a 4000×3000 photo through ``multistyle`` in tiles:
+  set-up), and (with ``--large``) a 4000×3000 photo through ``multistyle`` in tiles:
   seconds and the process's peak RSS.
 
-Run ``python -m benchmarks.speed_style_ff [--quick] [--threads N] [--out DIR]``; it prints a
+Run ``python -m benchmarks.speed_style_ff [--quick] [--threads N] [--large] [--out DIR]``; it prints a
 Markdown table and writes ``benchmarks/results/speed_style_ff[_quick]_tN.md`` and ``.json``.
 """
 
@@ -152,8 +152,8 @@ def _worker(cfg: dict[str, Any]) -> dict[str, Any]:
             "shape": list(out.shape)}
 
 
-def first_call_rows(quick: bool, threads: int) -> list[dict[str, Any]]:
-    """First call of each method in a fresh process; the 4000×3000 tiled case (not with --quick)."""
+def first_call_rows(quick: bool, threads: int, large: bool = False) -> list[dict[str, Any]]:
+    """First call of each method in a fresh process; the 4000×3000 tiled case with ``large``."""
     import tempfile
 
     size = 128 if quick else 256
@@ -161,7 +161,7 @@ def first_call_rows(quick: bool, threads: int) -> list[dict[str, Any]]:
     weights = f"{tmp}/johnson.pth"
     _johnson_weights(weights)
     rows = []
-    cases = ["multistyle", "arbitrary", "johnson"] + ([] if quick else ["large"])
+    cases = ["multistyle", "arbitrary", "johnson"] + (["large"] if large else [])
     for method in cases:
         cfg = dict(method=method, size=size, threads=threads, weights=weights)
         res = json.loads(fresh_process(["-m", "benchmarks.speed_style_ff", "--worker", json.dumps(cfg)]))
@@ -180,12 +180,12 @@ def first_call_rows(quick: bool, threads: int) -> list[dict[str, Any]]:
     return rows
 
 
-def kernel_rows(quick: bool, threads: int = 2) -> list[dict[str, Any]]:
+def kernel_rows(quick: bool, threads: int = 2, large: bool = False) -> list[dict[str, Any]]:
     """Rows for the benchmark suite (see the module docstring)."""
     import torch
 
     torch.set_num_threads(threads)
-    rows = peer_rows(quick, threads) + first_call_rows(quick, threads)
+    rows = peer_rows(quick, threads) + first_call_rows(quick, threads, large)
     for r in rows:
         r["notes"] += f"; {load_text()}"
     return rows
@@ -198,8 +198,10 @@ def main(argv: list[str] | None = None) -> None:
         return
     ap = speed_parser("speed_style_ff", __doc__, "128 px, fewer repeats, no 4000x3000 case")
     ap.add_argument("--threads", type=int, default=2, help="CPU threads of torch and onnxruntime (default 2)")
+    ap.add_argument("--large", action="store_true", help="add the 4000x3000 tiled multistyle case (minutes)")
     speed_main(kernel_rows, "speed_style_ff", "Feed-forward style speed", args, parser=ap,
-               suffix=lambda a: ("_quick" if a.quick else "") + f"_t{a.threads}")
+               suffix=lambda a: ("_quick" if a.quick else "") + f"_t{a.threads}"
+               + ("_large" if a.large else ""))
 
 
 if __name__ == "__main__":
