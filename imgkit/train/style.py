@@ -125,7 +125,7 @@ def learn_style(
     size: int = 256,
     style_size: int | None = None,
     batch_size: int = 2,
-    learning_rate: float = 0.1,
+    learning_rate: float = 0.03,
     content_weight: float = 1.0,
     style_weight: float = 50.0,
     tv_weight: float = 0.0,
@@ -370,7 +370,7 @@ def cli_main(argv: list[str]) -> int:
     ap.add_argument("--size", type=int, default=256, help="training crop side (default 256)")
     ap.add_argument("--style-size", type=int, default=None, help="painting's longest side (default: --size)")
     ap.add_argument("--batch-size", type=int, default=2)
-    ap.add_argument("--learning-rate", type=float, default=0.1)
+    ap.add_argument("--learning-rate", type=float, default=0.03)
     ap.add_argument("--content-weight", type=float, default=1.0)
     ap.add_argument("--style-weight", type=float, default=50.0)
     ap.add_argument("--tv-weight", type=float, default=0.0)
