@@ -37,7 +37,11 @@ What neural-style users expect besides the paper:
 * ``optimizer`` — L-BFGS (default, as the paper; no line search, learning rate 1) or Adam
   (learning rate 0.02 on the [0, 1] pixel scale by default).
 
-The image is optimised in RGB [0, 1] without constraints and clipped at the end. On the CPU a
+The image is kept in [0, 1] by clamping it before each loss evaluation (a projection, as the
+common PyTorch loop does). Optimising without that constraint and clipping only at the end
+lost most of the style on dark styles: the optimum then has many pixels below 0, and the
+clipped image's Gram matrices are far from it (astronaut × hubble_deep_field, 128 px, 100
+iterations: style drop 28× unclamped against 101× for the clamped reference). On the CPU a
 seeded run repeats bit for bit (same machine, same torch thread count).
 """
 
@@ -385,6 +389,8 @@ def _run(content, styles, *, ctx, torch, iterations, optimizer, learning_rate, c
             last: dict[str, Any] = {}
 
             def closure(x=x, opt=opt, last=last):
+                with torch.no_grad():  # projection onto [0, 1] before each evaluation
+                    x.clamp_(0.0, 1.0)
                 opt.zero_grad(set_to_none=True)
                 losses = crit(rgb(x))
                 losses["total"].backward()
