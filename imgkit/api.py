@@ -180,7 +180,7 @@ def _restore_colour(out: Any, alpha: Any, meta: ImageMeta) -> Any:
 
 def stylize(
     content: Any,
-    style: Any,
+    style: Any = None,
     method: str = "gatys",
     *,
     device: str = "auto",
@@ -196,8 +196,9 @@ def stylize(
     ----------
     content : ndarray, shape (H, W) or (H, W, C), C in {1, 3, 4}
         The image to re-render (uint8, uint16 or float in [0, 1]); its alpha is passed through.
-    style : ndarray or sequence of ndarray
+    style : ndarray or sequence of ndarray, optional
         One style image, or several (methods that blend styles take ``style_weights``).
+        Methods with built-in styles (``multistyle``, ``johnson``) do not need one.
     method : str
         A method of :func:`imgkit.list_methods` ``("stylize")``.
     device, seed, progress, return_info, callback, **options
@@ -211,7 +212,7 @@ def stylize(
     """
     spec = get_method(method, "stylize")
     img, alpha, meta = as_float_image(content, "content")
-    styles = _style_inputs(style)
+    styles = [] if style is None else _style_inputs(style)
     on_gpu = meta.on_gpu or any(is_cupy(s) for s in styles)
     ctx, opts, return_info = _prepare(
         spec, options, device=device, seed=seed, progress=progress,

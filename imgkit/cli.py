@@ -3,9 +3,10 @@
 ::
 
     imgkit inpaint IMAGE --mask MASK -o OUT [--method M] [--device D] [--seed N] [--OPTION VALUE ...]
-    imgkit stylize CONTENT --style STYLE [--style STYLE ...] -o OUT [--method M] [--OPTION VALUE ...]
+    imgkit stylize CONTENT [--style STYLE ...] -o OUT [--method M] [--OPTION VALUE ...]
     imgkit analogy A A_PRIME B -o OUT [--method M] [--OPTION VALUE ...]
     imgkit methods [--task T] [--json]
+    imgkit learn-style PAINTING --photos DIR -o STYLE.npz [--steps N] [--resume] [...]
     imgkit --version
 
 Method options are given as ``--name value`` (``--patch-size 9`` or ``--patch_size=9``);
@@ -66,8 +67,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("stylize", help="render CONTENT in the look of STYLE",
                        epilog="Method options: --NAME VALUE (see `imgkit methods`).")
     p.add_argument("content", type=Path, help="content image file")
-    p.add_argument("--style", required=True, type=Path, action="append",
-                   help="style image file (repeat for several styles)")
+    p.add_argument("--style", type=Path, action="append", default=[],
+                   help="style image file (repeat for several styles; methods with built-in "
+                        "styles, multistyle and johnson, need none)")
     _common(p, "stylize")
 
     p = sub.add_parser("analogy", help="learn A → A' and apply it to B",
@@ -157,8 +159,8 @@ def _run_task(args: argparse.Namespace, extra: list[str]) -> int:
         result = api.inpaint(load_image(args.image), load_mask(args.mask), **common)
     elif args.command == "stylize":
         styles = [load_image(s) for s in args.style]
-        result = api.stylize(load_image(args.content), styles if len(styles) > 1 else styles[0],
-                             **common)
+        style = None if not styles else styles if len(styles) > 1 else styles[0]
+        result = api.stylize(load_image(args.content), style, **common)
     else:
         result = api.analogy(load_image(args.a), load_image(args.a_prime), load_image(args.b),
                              **common)
@@ -176,6 +178,10 @@ def main(argv: list[str] | None = None) -> int:
             from .batch import cli_main
 
             return cli_main(argv[1:])
+        if argv and argv[0] == "learn-style":
+            from .train.style import cli_main as learn_style_main
+
+            return learn_style_main(argv[1:])
         args, extra = parser.parse_known_args(argv)
         if args.command is None:
             parser.print_help()

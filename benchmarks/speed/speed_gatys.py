@@ -58,9 +58,11 @@ def _bare_run(content, style, iterations: int, device: str) -> int:
     from imgkit.nets.layers import CONTENT_LAYER, STYLE_LAYERS
     from imgkit.nets.losses import content_loss, gram_matrix, style_layer_loss, total_variation
     from imgkit.registry import get_method
+    from imgkit.style.gatys import default_layer_weights
 
     defaults = get_method("gatys", "stylize").defaults
     cw, sw, tvw = defaults["content_weight"], defaults["style_weight"], defaults["tv_weight"]
+    lw = dict(zip(STYLE_LAYERS, default_layer_weights(STYLE_LAYERS)))
     enc = get_encoder("vgg16", device)
     c, s = to_tensor(content, device), to_tensor(style, device)
     with torch.no_grad():
@@ -74,7 +76,7 @@ def _bare_run(content, style, iterations: int, device: str) -> int:
     def closure():
         opt.zero_grad(set_to_none=True)
         f = enc(x, layers)
-        style = sum(style_layer_loss(gram_matrix(f[k]), a[k]).sum() for k in STYLE_LAYERS) / len(STYLE_LAYERS)
+        style = sum(lw[k] * style_layer_loss(gram_matrix(f[k]), a[k]).sum() for k in STYLE_LAYERS)
         loss = cw * content_loss(f[CONTENT_LAYER], p).sum() + sw * style + tvw * total_variation(x).sum()
         loss.backward()
         return loss
