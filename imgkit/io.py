@@ -173,31 +173,42 @@ def _apply_orientation(img: np.ndarray, orientation: int) -> np.ndarray:
     return img
 
 
+_PIL_FORMATS = ("PNG", "JPEG", "TIFF", "BMP", "WEBP", "PPM")
+
+
+def _pil_open(data: bytes) -> Any:
+    """Pillow's header parser for the formats imgkit reads, or None.
+
+    The plugin's factory is called directly: :func:`PIL.Image.open` would apply Pillow's own
+    size guard first, and imgkit applies its own (configurable) limit with the real size.
+    """
+    import io
+
+    from PIL import Image
+
+    Image.preinit()
+    prefix = data[:16]
+    for fmt in _PIL_FORMATS:
+        if fmt not in Image.OPEN:
+            continue
+        factory, accept = Image.OPEN[fmt]
+        ok = not accept or accept(prefix)
+        if not ok or isinstance(ok, str):
+            continue
+        try:
+            return factory(io.BytesIO(data), "")
+        except (SyntaxError, IndexError, TypeError, ValueError, OSError, struct.error):
+            continue
+    return None
+
+
 def _header(data: bytes, p: Path, max_pixels: int) -> ImageMetadata | None:
     """Size check and metadata from the header alone (Pillow decodes no pixels here).
 
     None when Pillow does not know the file (OpenCV may still decode it).
     """
-    import io
-
-    from PIL import Image, UnidentifiedImageError
-
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            im = Image.open(io.BytesIO(data))
-    except Image.DecompressionBombError:
-        # Pillow's own guard (2 x Image.MAX_IMAGE_PIXELS) fired first: its limit is ours unless
-        # the caller raised ours above it, in which case OpenCV decodes without metadata.
-        pil_limit = 2 * (Image.MAX_IMAGE_PIXELS or 0)
-        if max_pixels and max_pixels <= pil_limit:
-            raise ImageTooLargeError(
-                f"{_q(p)} declares more than {pil_limit} pixels, over the limit of {max_pixels}; "
-                f"if the file is trusted, raise the limit (load_image(..., max_pixels=N), "
-                f"imgkit.io.MAX_IMAGE_PIXELS or IMGKIT_MAX_IMAGE_PIXELS; 0 = no limit)"
-            ) from None
-        return None
-    except (UnidentifiedImageError, OSError, ValueError, SyntaxError):
+    im = _pil_open(data)
+    if im is None:
         return None
     with im:
         w, h = im.size
@@ -217,8 +228,6 @@ def _header(data: bytes, p: Path, max_pixels: int) -> ImageMetadata | None:
             if raw.startswith(b"Exif\x00\x00"):
                 raw = raw[6:]
             orientation, exif = _exif_orientation(raw, set_to=1)
-            if fmt == "TIFF":
-                orientation = 1
     return ImageMetadata(format=fmt, orientation=orientation, exif=exif, icc_profile=icc)
 
 
