@@ -296,8 +296,9 @@ def test_output_checked_before_any_work(files, capsys, monkeypatch, command, out
 def test_missing_and_unreadable_inputs_exit_alike(files, capsys):
     d, _, m = files
     (d / "bad.png").write_bytes(b"not a png at all")
-    rc_missing = main(["inpaint", str(d / "nope.png"), "--mask", str(m), "-o", str(d / "o.png"), "-m", "telea"])
-    rc_bad = main(["inpaint", str(d / "bad.png"), "--mask", str(m), "-o", str(d / "o.png"), "-m", "telea"])
+    out = ["-o", str(d / "o.png"), "-m", "telea"]
+    rc_missing = main(["inpaint", str(d / "nope.png"), "--mask", str(m), *out])
+    rc_bad = main(["inpaint", str(d / "bad.png"), "--mask", str(m), *out])
     assert rc_missing == rc_bad == 2
     err = capsys.readouterr().err
     assert "not found" in err and "not a readable image" in err
@@ -408,7 +409,8 @@ def test_numba_cache_not_writable_falls_back_with_one_warning(tmp_path, pre, whe
     """Before the fix: RuntimeError: cannot cache function ...: no locator available."""
     (tmp_path / "probe_kernel.py").write_text(
         "import numba\n\n\n@numba.njit(cache=True)\ndef twice(x):\n    return 2 * x\n")
-    env = _subprocess_env(NUMBA_CACHE_DIR="/dev/null/numba", NUMBA_CACHE_LOCATOR_CLASSES="UserProvidedCacheLocator",
+    env = _subprocess_env(NUMBA_CACHE_DIR="/dev/null/numba",
+                          NUMBA_CACHE_LOCATOR_CLASSES="UserProvidedCacheLocator",
                           XDG_CACHE_HOME=str(tmp_path / "xdg") if not pre else "/dev/null/xdg")
     res = subprocess.run([sys.executable, "-W", "always", "-c", _NUMBA_SNIPPET.format(pre=pre)],
                          capture_output=True, text=True, env=env, timeout=600, cwd=tmp_path)
@@ -523,7 +525,8 @@ def folders(tmp_path):
     for i, name in enumerate(("a", "b", "c", "d")):
         imgkit.save_image(tmp_path / "photos" / f"{name}.png", data.photo(("coffee", "astronaut", "brick",
                                                                             "camera")[i], (40, 40)))
-        imgkit.save_image(tmp_path / "masks" / f"{name}.png", data.mask("box", (40, 40), seed=i).astype(np.uint8) * 255)
+        hole = data.mask("box", (40, 40), seed=i)
+        imgkit.save_image(tmp_path / "masks" / f"{name}.png", hole.astype(np.uint8) * 255)
     return tmp_path
 
 
@@ -605,7 +608,7 @@ def test_sigint_to_the_client_leaves_no_output_outside_the_manifest(folders):
         # the first output is recorded: the next tasks have just started their 2.5 s before writing
         time.sleep(0.3)
         proc.send_signal(signal.SIGINT)
-        stdout, stderr = proc.communicate(timeout=120)
+        _, stderr = proc.communicate(timeout=120)
     finally:
         if proc.poll() is None:
             proc.kill()
