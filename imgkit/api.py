@@ -197,7 +197,7 @@ def inpaint(
         out = img.copy()
     else:
         out, info = _inpaint_regions(spec, ctx, img, hole, opts, **region)
-    result = restore_image(out, alpha, meta)
+    result = restore_image(out, alpha, meta, clip=False)  # fills are clipped, known pixels in [0, 1]
     if return_info:
         info = _finish(spec, ctx, {**opts, **region}, info, t0)
         return result, info
@@ -228,13 +228,13 @@ def _inpaint_regions(spec: MethodSpec, ctx: RunContext, img: Any, hole: Any, opt
     # options holding per-pixel arrays (e.g. patchmatch's source_mask) are cropped with the image
     per_pixel = [k for k, v in opts.items()
                  if hasattr(v, "shape") and tuple(getattr(v, "shape", ())[:2]) == (H, W)]
-    out = img.copy()
     infos: list[Info | None] = []
+    fills = []
     for y0, y1, x0, x1 in boxes:
         win = (slice(y0, y1), slice(x0, x1))
         fill_c = fill[win]
         crop_opts = {k: (v[win] if k in per_pixel else v) for k, v in opts.items()}
-        img_c = img[win] if not full else img
+        img_c = img if full else xp.ascontiguousarray(img[win])
         try:
             res, inf = spec.func(_to_xp(img_c, xp), _to_xp(fill_c, xp), ctx=ctx, **crop_opts)
         except NoSourceError:
@@ -247,9 +247,13 @@ def _inpaint_regions(spec: MethodSpec, ctx: RunContext, img: Any, hole: Any, opt
         if mask_feather:
             w = xp.asarray(feather_weights(work[win], mask_feather))[:, :, None]
             res = w * res + (1.0 - w) * img_c
-        sel = xp.asarray(fill_c)[:, :, None]
-        out[win] = xp.where(sel, res, out[win]).astype(np.float32)
+        fills.append((win, xp.asarray(fill_c)[:, :, None], res))
         infos.append(inf)
+    # paste back only once every box succeeded; img is the door's own float copy, so the
+    # fills go into it in place (a 24-megapixel photo is not copied again)
+    out = img
+    for win, sel, res in fills:
+        out[win] = xp.where(sel, res, out[win]).astype(np.float32)
     info = next((i for i in infos if i is not None), None)
     if info is None:
         info = Info()

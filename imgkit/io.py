@@ -568,6 +568,12 @@ def _encode(arr: np.ndarray, ext: str, p: Path) -> bytes:
     return buf.tobytes()
 
 
+def _plain_float(arr: np.ndarray) -> bool:
+    """A float32 (H, W) or (H, W, C) array with C in {1, 3, 4} (OpenCV can take it directly)."""
+    return (arr.dtype == np.float32 and arr.size > 0 and
+            (arr.ndim == 2 or (arr.ndim == 3 and arr.shape[2] in (1, 3, 4))))
+
+
 def save_image(
     path: str | os.PathLike[str],
     image: Any,
@@ -604,6 +610,16 @@ def save_image(
     arr = to_numpy(image)
     if bit_depth == 8 and arr.dtype == np.uint8:
         arr = np.ascontiguousarray(arr)
+    elif _plain_float(arr):
+        # a float32 result in [0, 1] (what imgkit returns): one pass each to check and to convert,
+        # no float copies of a big photo (as_float_image + restore_image would make two)
+        lo, hi = float(arr.min()), float(arr.max())  # NaN propagates; ±inf falls outside
+        if not (0.0 <= lo and hi <= 1.0):
+            as_float_image(arr, "image")  # raises the usual message (NaN, inf, range)
+        if bit_depth == 8:
+            arr = _cv2().convertScaleAbs(np.ascontiguousarray(arr), alpha=255.0)  # rounds half to even
+        else:
+            arr = np.rint(arr * np.float32(65535.0)).astype(np.uint16)
     else:
         img, alpha, meta = as_float_image(arr, "image")
         arr = to_numpy(restore_image(img, alpha, meta))
