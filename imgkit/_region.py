@@ -8,11 +8,14 @@
   fill into the photo over that band: weight 1 on the (dilated) hole, falling linearly with the
   Euclidean distance ``d`` to it as ``1 - d / (f + 1)``; pixels farther than ``f`` from the hole
   keep their input values exactly;
-* ``region="auto"`` runs the method on each group of nearby holes separately, on the group's
+* ``region="crop"`` runs the method on each group of nearby holes separately, on the group's
   bounding box grown by a context margin (``region_margin``, default the hole's longer side,
   at least 64 pixels), at full resolution, and pastes the fill back into the hole pixels only
   (exact: nothing else changes). Holes whose boxes overlap are grouped; when the boxes would
   cover more than half of the image the method gets the whole image instead.
+* ``region="auto"`` crops on images of more than :data:`AUTO_MIN_PIXELS` pixels (big photos,
+  where the whole image would cost minutes and gigabytes), and gives smaller images whole (there
+  the whole image is cheap, and more context gives exemplar methods more to copy from).
 """
 
 from __future__ import annotations
@@ -21,9 +24,11 @@ import numpy as np
 
 __all__ = ["dilate", "feather_weights", "plan_boxes"]
 
-#: With region="auto", the smallest context margin (pixels) around a hole's bounding box.
+#: region="auto" crops on images with more pixels than this (1 megapixel).
+AUTO_MIN_PIXELS = 1 << 20
+#: The smallest context margin (pixels) around a hole's bounding box when cropping.
 MIN_MARGIN = 64
-#: With region="auto", above this share of the image covered by the boxes, use the whole image.
+#: Above this share of the image covered by the boxes, use the whole image.
 MAX_BOX_SHARE = 0.5
 #: Cell side of the grid the holes are grouped on.
 POOL = 4
@@ -72,7 +77,7 @@ def _overlap(a: Box, b: Box) -> bool:
 
 
 def plan_boxes(hole: np.ndarray, margin: int | None) -> list[Box] | None:
-    """Boxes for ``region="auto"``: each group of holes with its context; None = whole image.
+    """Boxes for ``region="crop"``: each group of holes with its context; None = whole image.
 
     Every hole pixel lies in exactly one box, and the boxes do not overlap.
     """

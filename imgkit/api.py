@@ -147,13 +147,15 @@ def inpaint(
         Method options (see ``list_methods``); unknown or out-of-range options raise
         :class:`~imgkit.errors.InvalidOptionError`. Every inpainting method also accepts:
 
-        ``region`` : {"auto", "full"}
-            ``"auto"`` fills each group of nearby holes on its bounding box plus a context
+        ``region`` : {"auto", "crop", "full"}
+            ``"crop"`` fills each group of nearby holes on its bounding box plus a context
             margin, at full resolution, and pastes the fill back into the hole only, so a
             24-megapixel photo with a small hole costs about what the crop costs. When the boxes
-            would cover more than half the image (or the box is too small for the method's
-            patches) the whole image is used. Default ``"auto"`` for exemplar methods
-            (criminisi, patchmatch) and deep methods, ``"full"`` for the others.
+            would cover more than half the image (or a box is too small for the method's
+            patches) the whole image is used. ``"auto"``: ``"crop"`` on images over 1 megapixel,
+            ``"full"`` below (small images are cheap, and exemplar methods find more to copy in
+            the whole image). Default ``"auto"`` for exemplar methods (criminisi, patchmatch)
+            and deep methods, ``"full"`` for the others.
         ``region_margin`` : int or None
             Context margin in pixels around each hole's bounding box (default None: the
             hole's longer side, at least 64).
@@ -208,7 +210,7 @@ def _inpaint_regions(spec: MethodSpec, ctx: RunContext, img: Any, hole: Any, opt
                      region: str, region_margin: int | None, mask_dilate: int,
                      mask_feather: int) -> tuple[Any, Info | None]:
     """Dilate, plan boxes, run the method on each, paste back (feathered); see :mod:`._region`."""
-    from ._region import dilate, feather_weights, plan_boxes
+    from ._region import AUTO_MIN_PIXELS, dilate, feather_weights, plan_boxes
 
     xp = ctx.xp
     H, W = hole.shape
@@ -221,7 +223,8 @@ def _inpaint_regions(spec: MethodSpec, ctx: RunContext, img: Any, hole: Any, opt
             f"mask covers every pixel of the image{grown}: there are no known pixels to fill the "
             f"hole from; the mask must leave part of the image known (0 / False)"
         )
-    boxes = plan_boxes(fill, region_margin) if region == "auto" else None
+    crop = region == "crop" or (region == "auto" and H * W > AUTO_MIN_PIXELS)
+    boxes = plan_boxes(fill, region_margin) if crop else None
     full = boxes is None
     if full:
         boxes = [(0, H, 0, W)]

@@ -37,8 +37,8 @@ class Info:
     stopped : bool
         True when a callback asked the run to stop early.
     regions : list of (y0, y1, x0, x1)
-        Inpainting: the boxes the method worked on (one per group of nearby holes with
-        ``region="auto"``; the whole image with ``region="full"``). Method-specific fields
+        Inpainting: the boxes the method worked on (one per group of nearby holes when it
+        cropped, see ``region``; else the whole image). Method-specific fields
         (fill order, fields per level, ...) describe the first box, in its own coordinates.
     region_infos : list of Info
         Inpainting with several boxes: the method's record for each box.

@@ -265,9 +265,10 @@ class MethodSpec:
 def _region_options(default: str) -> tuple[Option, ...]:
     """Options every inpainting method accepts; :func:`imgkit.inpaint` handles them itself."""
     return (
-        Option("region", default, "'auto': fill each hole on its bounding box plus a context "
-               "margin, at full resolution, and paste back exactly (big photos with small holes); "
-               "'full': give the method the whole image", type=str, choices=("auto", "full")),
+        Option("region", default, "'crop': fill each group of holes on its bounding box plus a "
+               "context margin, at full resolution, and paste back exactly; 'auto': crop on images "
+               "over 1 megapixel (big photos with small holes), else the whole image; 'full': "
+               "always the whole image", type=str, choices=("auto", "crop", "full")),
         Option("region_margin", None, "context margin around each hole's bounding box with "
                "region='auto', in pixels (None: the hole's longer side, at least 64)", type=int,
                low=0, high=1_000_000, nullable=True),

@@ -422,7 +422,7 @@ def test_numba_cache_not_writable_falls_back_with_one_warning(tmp_path, pre, whe
 
 
 # --------------------------------------------------------------------------------------------
-# region="auto", mask_dilate, mask_feather
+# region="crop" / "auto", mask_dilate, mask_feather
 # --------------------------------------------------------------------------------------------
 
 
@@ -436,9 +436,9 @@ def big():
 
 
 @pytest.mark.parametrize("method", ["criminisi", "patchmatch", "telea"])
-def test_region_auto_works_on_crops_and_pastes_back_exactly(big, method):
+def test_region_crop_works_on_crops_and_pastes_back_exactly(big, method):
     img, mask = big
-    out, info = imgkit.inpaint(img, mask, method=method, seed=1, region="auto", return_info=True)
+    out, info = imgkit.inpaint(img, mask, method=method, seed=1, region="crop", return_info=True)
     assert len(info.regions) == 2
     for y0, y1, x0, x1 in info.regions:  # each box: a hole plus its context, far smaller than the photo
         assert (y1 - y0) * (x1 - x0) < img.shape[0] * img.shape[1] / 4
@@ -456,12 +456,21 @@ def test_region_defaults_and_margin():
     img = data.photo("coffee", (160, 240))
     mask = np.zeros((160, 240), bool)
     mask[70:80, 100:110] = True
-    _, info = imgkit.inpaint(img, mask, method="telea", region="auto", region_margin=7, return_info=True)
+    _, info = imgkit.inpaint(img, mask, method="telea", region="crop", region_margin=7, return_info=True)
     assert info.regions == [(63, 87, 93, 117)]
-    _, info = imgkit.inpaint(img, mask, method="telea", region="auto", return_info=True)
+    _, info = imgkit.inpaint(img, mask, method="telea", region="crop", return_info=True)
     assert info.regions == [(6, 144, 36, 174)]  # default margin: max(64, hole side)
+    # "auto" gives small images whole, and crops big ones (over 1 megapixel)
+    _, info = imgkit.inpaint(img, mask, method="telea", region="auto", return_info=True)
+    assert info.regions == [(0, 160, 0, 240)]
+    bigger = np.zeros((1100, 1000, 3), np.float32)
+    bigger[:] = img[:1, :1]
+    hole = np.zeros((1100, 1000), bool)
+    hole[500:510, 500:520] = True
+    _, info = imgkit.inpaint(bigger, hole, method="telea", region="auto", return_info=True)
+    assert info.regions == [(436, 574, 436, 584)]
     with pytest.raises(imgkit.InvalidOptionError, match="region"):
-        imgkit.inpaint(img, mask, method="telea", region="crop")
+        imgkit.inpaint(img, mask, method="telea", region="box")
 
 
 def test_region_crops_per_pixel_options():
