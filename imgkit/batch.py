@@ -1164,17 +1164,19 @@ class _ProgressLog:
         from .context import progress_interval
 
         self.summary = summary
+        self.finished = len(summary.skipped)
         self.t0 = self.last = time.perf_counter()
         self.interval = progress_interval()
 
     def update(self, n: int = 1) -> None:
+        """Count ``n`` more finished inputs (called once each is recorded)."""
+        self.finished += n
         now = time.perf_counter()
-        if now - self.last < self.interval:
+        if now - self.last < self.interval and self.finished < self.summary.total:
             return
         self.last = now
-        s = self.summary
-        finished = len(s.done) + len(s.skipped) + len(s.failed)
-        rate = len(s.done) / (now - self.t0) if now > self.t0 else 0.0
+        s, finished = self.summary, self.finished
+        rate = (finished - len(s.skipped)) / (now - self.t0) if now > self.t0 else 0.0
         print(f"imgkit batch: {finished}/{s.total} inputs ({100.0 * finished / max(1, s.total):.0f} %), "
               f"{len(s.failed)} failed, {rate:.2f} images/s, {now - self.t0:.0f} s elapsed",
               file=sys.stderr, flush=True)
@@ -1230,9 +1232,10 @@ def _run(pending: list[BatchItem], prefailed: list[BatchItem], params: dict[str,
         for item in prefailed:
             rec = {**base(item), "status": "failed", "error": item.error, "seconds": 0.0,
                    "inputs": [_stat(p) for p in item.paths if p], "time": _now()}
+            stop = record(rec) is True
             if bar is not None:
                 bar.update(1)
-            if record(rec) is True:
+            if stop:
                 summary.stopped = True
                 break
         if pending and not summary.stopped:
@@ -1341,12 +1344,12 @@ def _collect(futures: dict[Any, BatchItem], base: Callable[..., dict[str, Any]],
                                 f"failed after its retries)"}
             fut.release()
             rec = {**base(item), **res, "time": _now()}
+            stop = record(rec) is True
             if bar is not None:
+                if summary.failed:
+                    bar.set_postfix(failed=len(summary.failed), refresh=False)
                 bar.update(1)
-                if summary.failed or rec["status"] == "failed":
-                    bar.set_postfix(failed=len(summary.failed) + (rec["status"] == "failed"),
-                                    refresh=False)
-            if record(rec) is True:
+            if stop:
                 summary.stopped = True
                 return
 

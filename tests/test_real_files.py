@@ -575,7 +575,8 @@ def test_batch_refused_for_existing_outputs_writes_no_manifest(folders):
 
 def test_batch_odd_names_permissions_metadata_workers(folders, umask):
     """One local-cluster run: a Latin-1 file name (before the fix it aborted the whole run),
-    outputs honour the umask, EXIF kept, workers capped at the inputs, no traceback."""
+    outputs honour the umask, EXIF kept, workers capped at the inputs, progress lines when stderr
+    is not a terminal, no traceback."""
     umask(0o027)
     photos, masks = folders / "photos", folders / "masks"
     for name in ("c", "d"):
@@ -587,10 +588,12 @@ def test_batch_odd_names_permissions_metadata_workers(folders, umask):
     out = folders / "out"
     res = subprocess.run([sys.executable, "-m", "imgkit", "batch", "inpaint", str(photos), "--masks",
                           str(masks), "-o", str(out), "-m", "telea", "--ext", ".jpg", "--workers", "6",
-                          "--seed", "1"], capture_output=True, env=_subprocess_env(), timeout=300)
+                          "--seed", "1"], capture_output=True, timeout=300,
+                         env=_subprocess_env(IMGKIT_PROGRESS_INTERVAL="0"))
     text = res.stdout.decode() + res.stderr.decode(errors="replace")
     assert res.returncode == 0, text
     assert "Traceback" not in text
+    assert "imgkit batch: 2/2 inputs (100 %), 0 failed" in res.stderr.decode()  # progress lines in a log
     assert "on 2 workers" in res.stdout.decode()  # --workers 6, 2 inputs
     names = sorted(os.listdir(os.fsencode(out)))
     assert names == [b"a.jpg", b"caf\xe9.jpg", b"manifest.jsonl"]
