@@ -8,12 +8,11 @@ import pytest
 from imgkit.kernels import criminisi as kc
 
 import imgkit
+from benchmarks.reference.naive_criminisi import naive_criminisi
 from imgkit import data
 from imgkit.errors import InvalidImageError, InvalidOptionError, NoSourceError
 from imgkit.inpainting.criminisi import QUANT, features
 from imgkit.metrics import psnr
-
-from .naive_criminisi import naive_criminisi
 
 
 def _run(img, mask, device="cpu", **opts):

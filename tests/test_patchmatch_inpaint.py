@@ -25,9 +25,9 @@ from imgkit.kernels import patchmatch as pm
 from imgkit.kernels import voting
 
 import imgkit
+from benchmarks.reference import naive_voting as nv
 from imgkit import data, metrics
 from imgkit.errors import InvalidImageError, InvalidMaskError, InvalidOptionError, NoSourceError
-from tests import naive_voting as nv
 from tests.conftest import hole_mae, mean_fill_mae
 
 N = 128  # side of the test photos
