@@ -132,26 +132,48 @@ class ImageMetadata:
 
 
 def _exif_orientation(tiff: bytes, set_to: int | None = None) -> tuple[int, bytes]:
-    """The orientation (tag 274 of IFD0) of a TIFF-structured EXIF block, optionally rewritten.
+    """The orientation (tag 274 of IFD0) of a TIFF-structured EXIF block; with ``set_to``, the
+    block rewritten for new pixels: orientation ``set_to`` and no thumbnail.
 
-    Only the two value bytes change, so maker notes and offsets stay valid. Returns
-    ``(1, tiff)`` for a block without the tag or one that cannot be parsed.
+    Camera EXIF carries a small JPEG of the *original* picture (IFD1): kept, it would show what
+    was removed from the photo, turned the old way. It is unlinked and its bytes are zeroed.
+    Only those bytes change, so maker notes and offsets stay valid. Returns ``(1, tiff)`` for a
+    block without the tag or one that cannot be parsed.
     """
+    value = 1
     try:
         order = {b"II": "<", b"MM": ">"}[tiff[:2]]
+        buf = bytearray(tiff)
         (ifd,) = struct.unpack(order + "I", tiff[4:8])
         (n,) = struct.unpack(order + "H", tiff[ifd : ifd + 2])
         for i in range(n):
             p = ifd + 2 + 12 * i
             tag, typ, _count = struct.unpack(order + "HHI", tiff[p : p + 8])
             if tag == _ORIENTATION_TAG and typ == 3:  # SHORT
-                (value,) = struct.unpack(order + "H", tiff[p + 8 : p + 10])
+                (v,) = struct.unpack(order + "H", tiff[p + 8 : p + 10])
+                value = v if 1 <= v <= 8 else 1
                 if set_to is not None:
-                    tiff = tiff[: p + 8] + struct.pack(order + "H", set_to) + tiff[p + 10 :]
-                return (value if 1 <= value <= 8 else 1), tiff
+                    buf[p + 8 : p + 10] = struct.pack(order + "H", set_to)
+        if set_to is None:
+            return value, tiff
+        nxt = ifd + 2 + 12 * n
+        (ifd1,) = struct.unpack(order + "I", tiff[nxt : nxt + 4])
+        if ifd1:
+            (m,) = struct.unpack(order + "H", tiff[ifd1 : ifd1 + 2])
+            entries = {}
+            for i in range(m):
+                p = ifd1 + 2 + 12 * i
+                tag, typ, count = struct.unpack(order + "HHI", tiff[p : p + 8])
+                if count == 1 and typ in (3, 4):
+                    fmt = "H" if typ == 3 else "I"
+                    entries[tag] = struct.unpack(order + fmt, tiff[p + 8 : p + 8 + struct.calcsize(fmt)])[0]
+            start, length = entries.get(0x0201), entries.get(0x0202)  # JPEGInterchangeFormat(Length)
+            if start and length and start + length <= len(buf):
+                buf[start : start + length] = bytes(length)
+            buf[nxt : nxt + 4] = bytes(4)  # IFD0 is the last IFD now
+        return value, bytes(buf)
     except (KeyError, struct.error):
-        pass
-    return 1, tiff
+        return value, tiff
 
 
 def _apply_orientation(img: np.ndarray, orientation: int) -> np.ndarray:
@@ -429,13 +451,15 @@ def _probe_writable(folder: Path) -> str | None:
 
 
 def check_output(
-    path: str | os.PathLike[str], *, bit_depth: int = 8, overwrite: bool = True
+    path: str | os.PathLike[str], *, bit_depth: int = 8, overwrite: bool = True, probe: bool = True
 ) -> Path:
     """Check that :func:`save_image` can write ``path``, without writing it.
 
     Checks the extension (a known image format), the bit depth (16 needs PNG or TIFF), that the
     folder exists and accepts new files, that ``path`` is not a folder, and, with
-    ``overwrite=False``, that it does not exist yet.
+    ``overwrite=False``, that it does not exist yet. With ``probe`` (default), a file is
+    created and removed in the folder to be sure it accepts new files (permissions, read-only
+    file systems, quotas), which no metadata check can tell for every user, root included.
 
     Returns
     -------
@@ -467,7 +491,7 @@ def check_output(
         raise ImageFileError(f"cannot write {_q(p)}: it is a folder")
     if p.exists() and not overwrite:
         raise ImageFileError(f"output {_q(p)} already exists; pass --overwrite to replace it")
-    why = _probe_writable(folder)
+    why = _probe_writable(folder) if probe else None
     if why is not None:
         raise ImageFileError(f"cannot write {_q(p)}: folder {_q(folder)} does not accept new files ({why})")
     return p
@@ -605,7 +629,7 @@ def save_image(
     pathlib.Path
         The path written.
     """
-    p = check_output(path, bit_depth=bit_depth)
+    p = check_output(path, bit_depth=bit_depth, probe=False)  # the write itself says if it cannot
     ext = p.suffix.lower()
     arr = to_numpy(image)
     if bit_depth == 8 and arr.dtype == np.uint8:

@@ -92,6 +92,37 @@ def test_orientation_applied_like_a_viewer(tmp_path, orientation):
     assert back[0x0112] == 1 and back[0x010F] == "imgkit-test-camera"
 
 
+def _exif_with_thumbnail(orientation=6):
+    """A little-endian EXIF block: IFD0 (Make, Orientation) and IFD1 pointing to a thumbnail."""
+    thumb = b"\xff\xd8THUMBNAIL-OF-THE-ORIGINAL\xff\xd9"
+    make = b"CamX\x00"
+    ifd0, strings, ifd1 = 8, 38, 44
+    thumb_at = ifd1 + 30
+    out = b"II*\x00" + struct.pack("<I", ifd0)
+    out += struct.pack("<H", 2)
+    out += struct.pack("<HHII", 0x010F, 2, len(make), strings)
+    out += struct.pack("<HHIHH", 0x0112, 3, 1, orientation, 0)
+    out += struct.pack("<I", ifd1) + make + b"\x00"
+    out += struct.pack("<H", 2)
+    out += struct.pack("<HHII", 0x0201, 4, 1, thumb_at)
+    out += struct.pack("<HHII", 0x0202, 4, 1, len(thumb))
+    out += struct.pack("<I", 0) + thumb
+    return out
+
+
+def test_exif_thumbnail_of_the_original_is_dropped(tmp_path):
+    """The EXIF thumbnail shows the photo before the edit (and turned the old way): not kept."""
+    raw = _exif_with_thumbnail()
+    Image.fromarray(_photo(16, 24)).save(tmp_path / "t.jpg", exif=b"Exif\x00\x00" + raw)
+    img, meta = imgkit.load_image(tmp_path / "t.jpg", with_metadata=True)
+    assert img.shape == (24, 16, 3) and meta.orientation == 6
+    assert b"THUMBNAIL" in raw and b"THUMBNAIL" not in meta.exif
+    assert meta.exif[34:38] == b"\x00\x00\x00\x00"  # IFD0 has no next IFD
+    ex = Image.Exif()
+    ex.load(b"Exif\x00\x00" + meta.exif)
+    assert ex[0x010F] == "CamX" and ex[0x0112] == 1
+
+
 def test_cli_phone_jpeg_orientation_6_filled_upright_and_exif_kept(tmp_path, capsys):
     """A portrait phone JPEG stored landscape with Orientation=6, mask drawn on the upright
     picture: before the fix the run failed with 'mask shape (64, 48) does not match (48, 64)'."""
