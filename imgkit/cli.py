@@ -68,7 +68,10 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
     p = sub.add_parser("inpaint", help="fill the masked hole of an image",
-                       epilog="Method options: --NAME VALUE (see `imgkit methods`).")
+                       epilog="Method options: --NAME VALUE (see `imgkit methods`). Every method also "
+                              "takes --region auto|crop|full (work on each hole's neighbourhood at "
+                              "full resolution: big photos), --region-margin N, --mask-dilate N and "
+                              "--mask-feather N (pixels).")
     p.add_argument("image", type=Path, help="image file")
     p.add_argument("--mask", required=True, type=Path,
                    help="mask file: nonzero (white) pixels are the hole; same size as IMAGE")
