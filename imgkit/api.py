@@ -214,6 +214,7 @@ def _inpaint_regions(spec: MethodSpec, ctx: RunContext, img: Any, hole: Any, opt
 
     xp = ctx.xp
     H, W = hole.shape
+    img = _to_xp(img, xp)  # on the method's device (the door's own copy: filled in place below)
     hole_h = to_numpy(hole)
     work = dilate(hole_h, mask_dilate)        # the hole the caller wants filled
     fill = dilate(work, mask_feather)         # what the method fills (work + feather band)
