@@ -184,6 +184,7 @@ def main(argv: list[str] | None = None) -> None:
     from ._harness import speed_parser
 
     ap = speed_parser("speed_bigphoto", __doc__, "a 1500x1000 photo, 2 repeats")
+    ap.prog = "python -m benchmarks.speed.speed_bigphoto"  # the module's path in benchmarks/speed/
     ap.add_argument("--threads", type=int, default=2, help="threads per process (default 2)")
     speed_main(kernel_rows, "speed_bigphoto", "Big photo, small holes: region='auto' file to file",
                argv, parser=ap, suffix=lambda a: "_quick" if a.quick else "")
