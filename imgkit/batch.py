@@ -552,23 +552,26 @@ def _file_error(role: str, path: str, exc: BaseException) -> str:
     return f"{role} {quoted}: {msg.replace(f': {quoted}', '').replace(f' {quoted}', '')}"
 
 
-def _read(path: str, role: str, *, mask: bool = False, meta: bool = False) -> Any:
+def _read(path: str, role: str, *, mask: dict[str, Any] | None = None, meta: bool = False) -> Any:
     from .io import load_image, load_mask
 
     if not path:
         raise _InputError(f"{role}: no file given")
     try:
-        return load_mask(path) if mask else load_image(path, with_metadata=meta)
+        if mask is not None:
+            return load_mask(path, threshold=mask.get("threshold"), invert=bool(mask.get("invert")))
+        return load_image(path, with_metadata=meta)
     except (ImgkitError, OSError) as exc:
         raise _InputError(_file_error(role, path, exc)) from None
 
 
-def _read_inputs(task: str, paths: Sequence[str]) -> tuple[tuple[Any, ...], Any]:
+def _read_inputs(task: str, paths: Sequence[str], mask_opts: dict[str, Any] | None = None
+                 ) -> tuple[tuple[Any, ...], Any]:
     """The arrays of one item and the metadata of its main image (kept in the output), or
     :class:`_InputError` naming the file and the problem."""
     if task == "inpaint":
         image, meta = _read(paths[0], "image", meta=True)
-        mask = _read(paths[1], f"mask (of image {paths[0]!r})", mask=True)
+        mask = _read(paths[1], f"mask (of image {paths[0]!r})", mask=mask_opts or {})
         if mask.shape != image.shape[:2]:
             raise _InputError(
                 f"mask {paths[1]!r} is {mask.shape[1]}x{mask.shape[0]} pixels but its image "
@@ -638,7 +641,7 @@ def _process_item(job: dict[str, Any]) -> dict[str, Any]:
         res["threads"] = _limit_threads(get_method(method, task).backend)  # unknown here: failed
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", ImgkitWarning)
-            arrays, meta = _read_inputs(task, paths)
+            arrays, meta = _read_inputs(task, paths, job.get("mask") or {})
         if caught:
             res["warnings"] = [str(w.message) for w in caught]
         result, info = door(*arrays, method=method, device=job["device"], seed=job["seed"],
@@ -955,8 +958,10 @@ def run(
     retries: int = 2,
     ext: str = ".png",
     bit_depth: int = 8,
-    progress: bool = False,
+    progress: bool | str = False,
     callback: Callable[[dict[str, Any], BatchSummary], Any] | None = None,
+    mask_threshold: float | None = None,
+    invert_mask: bool = False,
     **options: Any,
 ) -> BatchSummary:
     """Run one method over many inputs on Dask; every output is a file in ``out_dir``.
@@ -1005,6 +1010,10 @@ def run(
         ``callback(record, summary)`` after each input is recorded; returning ``True`` stops the
         run (in-flight tasks are cancelled; ``summary.stopped`` is set). Raising
         ``KeyboardInterrupt`` acts as Ctrl-C.
+    mask_threshold, invert_mask
+        Inpainting: how mask files are read (see :func:`imgkit.load_mask`: a pixel is hole above
+        ``mask_threshold`` × the maximum, default any nonzero value; ``invert_mask`` swaps hole
+        and known). Recorded in the manifest when set, so ``resume`` redoes inputs read otherwise.
     **options
         Method options, validated before anything runs.
 
@@ -1062,6 +1071,16 @@ def run(
                            total=len(items))
     params = {"task": task, "method": method, "options": opts, "seed": seed, "device": device,
               "bit_depth": bit_depth}
+    if mask_threshold is not None or invert_mask:
+        if task != "inpaint":
+            raise InvalidOptionError("mask_threshold and invert_mask apply to task 'inpaint' only")
+        if isinstance(mask_threshold, bool) or not (mask_threshold is None or (
+                isinstance(mask_threshold, (int, float)) and 0.0 <= mask_threshold < 1.0)):
+            raise InvalidOptionError(
+                f"mask_threshold must be None or a number in [0, 1); got {mask_threshold!r}")
+        if not isinstance(invert_mask, bool):
+            raise InvalidOptionError(f"invert_mask must be True or False; got {invert_mask!r}")
+        params["mask"] = {"threshold": mask_threshold, "invert": invert_mask}
     pending, prefailed = _plan(items, params, summary, resume=resume, overwrite=overwrite, ext=ext)
     # every check passed: only now is anything created
     out.mkdir(parents=True, exist_ok=True)
@@ -1319,7 +1338,7 @@ def _submit(client: Any, pending: list[BatchItem], params: dict[str, Any], spec:
              "out": str((out / f"{item.key}{ext}").absolute()), "options": params["options"],
              "device": params["device"], "seed": params["seed"], "bit_depth": params["bit_depth"],
              "key": item.key, "crash_marker": crash, "stop_marker": str(marker.absolute()),
-             "slow": slow} for item in pending]
+             "slow": slow, "mask": params.get("mask")} for item in pending]
     # task keys by index: Dask keys travel as UTF-8, file names may hold any bytes
     futs = client.map(_process_item, jobs, key=[f"imgkit-{run_id}-{i}" for i in range(len(pending))],
                       pure=False, retries=retries,
@@ -1416,6 +1435,9 @@ def _build_parser() -> Any:
                    help="folder of masks: the mask of cat.jpg is the image named cat.* there")
     p.add_argument("--mask-pattern", default=None,
                    help="mask file name pattern instead, e.g. '{stem}_mask.png' (fields: stem, name, ext)")
+    p.add_argument("--mask-threshold", type=float, default=None, metavar="T",
+                   help="a mask pixel is hole above T x the maximum (T in [0, 1); default: nonzero)")
+    p.add_argument("--invert-mask", action="store_true", help="the hole is the black part of each mask")
     common(p, "inpaint")
     p = sub.add_parser("stylize", help="render a folder of images in the look of a style", epilog=epilog)
     p.add_argument("contents", type=Path, help="folder of content images (or one image)")
@@ -1465,6 +1487,8 @@ def cli_main(argv: list[str]) -> int:
         if not items:
             raise ImageFileNotFoundError("no input images found (looked for files ending in "
                                          f"{', '.join(_EXTS)})")
+        if args.task == "inpaint":
+            options.update(mask_threshold=args.mask_threshold, invert_mask=args.invert_mask)
         summary = run(args.task, items, method=args.method, out_dir=args.output,
                       scheduler=args.scheduler, workers=args.workers, resume=args.resume,
                       overwrite=args.overwrite, device=args.device, seed=args.seed,

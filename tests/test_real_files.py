@@ -669,6 +669,31 @@ def test_sigint_to_the_client_leaves_no_output_outside_the_manifest(folders):
     assert not [f for f in files if f.startswith(".")]
 
 
+def test_batch_mask_threshold_and_invert(folders, capsys):
+    """JPEG-saved, black-on-white masks in a batch: read with --mask-threshold / --invert-mask."""
+    photos, masks = folders / "photos", folders / "masks"
+    jpeg_masks = folders / "jpeg_masks"
+    jpeg_masks.mkdir()
+    for name in ("a", "b"):
+        hole = imgkit.load_mask(masks / f"{name}.png")
+        Image.fromarray(np.where(hole, 0, 255).astype(np.uint8)).save(jpeg_masks / f"{name}.jpg", quality=70)
+    for name in ("c", "d"):
+        (photos / f"{name}.png").unlink()
+    out = folders / "out"
+    rc = main(["batch", "inpaint", str(photos), "--masks", str(jpeg_masks), "-o", str(out), "-m", "telea",
+               "--mask-threshold", "0.5", "--invert-mask", "--seed", "0", "--workers", "1", "--no-progress"])
+    assert rc == 0, capsys.readouterr()
+    for name in ("a", "b"):
+        img = imgkit.load_image(photos / f"{name}.png")
+        hole = imgkit.load_mask(masks / f"{name}.png")
+        want = np.round(imgkit.inpaint(img, hole, method="telea") * 255).astype(np.uint8)
+        np.testing.assert_array_equal(imgkit.load_image(out / f"{name}.png"), want)
+    recs = batch.read_manifest(out)
+    assert all(r["mask"] == {"threshold": 0.5, "invert": True} and not r.get("warnings") for r in recs)
+    with pytest.raises(imgkit.InvalidOptionError, match="mask_threshold"):
+        batch.run("inpaint", [], method="telea", out_dir=folders / "o2", mask_threshold=2.0)
+
+
 def test_manifest_with_a_non_utf8_key_is_valid_json(tmp_path):
     m = batch._Manifest(tmp_path / "manifest.jsonl")
     m.append({"key": LATIN1, "status": "done"})
