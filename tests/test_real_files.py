@@ -648,7 +648,9 @@ def test_sigint_to_the_client_leaves_no_output_outside_the_manifest(folders):
     env = _subprocess_env(IMGKIT_BATCH_SLOW="4")
     proc = subprocess.Popen([sys.executable, "-m", "imgkit", "batch", "inpaint", str(folders / "photos"),
                              "--masks", str(folders / "masks"), "-o", str(out), "-m", "telea", "--workers",
-                             "2", "--no-progress"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                             "2", "--no-progress"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            # a background shell starts jobs with SIGINT ignored; a terminal does not
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
         deadline = time.monotonic() + 120
         while not batch.read_manifest(out) and time.monotonic() < deadline:
