@@ -17,17 +17,20 @@ from .errors import (
     DeviceUnavailableError,
     ImageFileError,
     ImageFileNotFoundError,
+    ImageTooLargeError,
     ImgkitError,
+    ImgkitWarning,
     InvalidImageError,
     InvalidMaskError,
     InvalidOptionError,
+    MaskWarning,
     MissingDependencyError,
     NoSourceError,
     UnknownMethodError,
     WeightsFormatError,
     WeightsNotFoundError,
 )
-from .io import load_image, load_mask, save_image
+from .io import ImageMetadata, load_image, load_mask, save_image
 from .nnf import nnf, nnf_to_rgb
 from .registry import get_method, list_methods
 
@@ -35,11 +38,15 @@ __all__ = [
     "DeviceUnavailableError",
     "ImageFileError",
     "ImageFileNotFoundError",
+    "ImageMetadata",
+    "ImageTooLargeError",
     "ImgkitError",
+    "ImgkitWarning",
     "Info",
     "InvalidImageError",
     "InvalidMaskError",
     "InvalidOptionError",
+    "MaskWarning",
     "MissingDependencyError",
     "NoSourceError",
     "UnknownMethodError",

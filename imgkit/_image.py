@@ -126,7 +126,8 @@ def as_float_image(image: Any, name: str = "image") -> tuple[Any, Any, ImageMeta
             )
         out = arr.astype(np.float32, copy=True)
     else:
-        out = arr.astype(np.float32) / np.float32(np.iinfo(dtype).max)
+        out = arr.astype(np.float32)
+        xp.divide(out, np.float32(np.iinfo(dtype).max), out=out)  # in place: big photos
     if out.ndim == 2:
         out = out[:, :, None]
     alpha = None
@@ -175,14 +176,15 @@ def as_mask(mask: Any, shape: tuple[int, int], name: str = "mask", image_name: s
     return arr != 0
 
 
-def restore_image(out: Any, alpha: Any, meta: ImageMeta) -> Any:
+def restore_image(out: Any, alpha: Any, meta: ImageMeta, *, clip: bool = True) -> Any:
     """Give a float32 ``(H, W, C)`` result the layout of the original image.
 
-    Values are clipped to [0, 1], the alpha channel is put back, a 2-D input gives a 2-D
-    output and a CuPy input gives a CuPy output.
+    Values are clipped to [0, 1] (``clip=False``: the caller guarantees it, and a float32
+    ``out`` may be returned as is, without a copy), the alpha channel is put back, a 2-D input
+    gives a 2-D output and a CuPy input gives a CuPy output.
     """
     xp = get_xp(out)
-    out = xp.clip(out, 0.0, 1.0).astype(np.float32, copy=False)
+    out = (xp.clip(out, 0.0, 1.0) if clip else out).astype(np.float32, copy=False)
     channels = meta.channels - (1 if meta.has_alpha else 0)
     if out.shape[2] != channels:
         out = _match_channels(out, channels)

@@ -15,15 +15,23 @@ import numpy as np
 from ._checks import check_callback as _check_callback
 from ._checks import check_flag as _check_flag
 from ._checks import check_seed as _check_seed
-from ._image import ImageMeta, as_float_image, as_mask, is_cupy, restore_image, to_gray, to_rgb
+from ._image import ImageMeta, as_float_image, as_mask, is_cupy, restore_image, to_gray, to_numpy, to_rgb
 from .context import Info, RunContext
 from .device import array_module, resolve_device
-from .errors import InvalidImageError, NoSourceError
-from .registry import MethodSpec, get_method
+from .errors import InvalidImageError, InvalidOptionError, NoSourceError
+from .registry import REGION_OPTIONS, MethodSpec, get_method
 
 __all__ = ["analogy", "inpaint", "stylize"]
 
 Callback = Callable[[int, int, dict[str, Any]], Any]
+
+
+def _check_progress(value: Any) -> bool | str:
+    if isinstance(value, str) and value == "log":
+        return "log"
+    if not isinstance(value, (bool, np.bool_)):
+        raise InvalidOptionError(f"progress must be True, False or 'log'; got {value!r}")
+    return bool(value)
 
 
 def _prepare(
@@ -39,7 +47,7 @@ def _prepare(
 ) -> tuple[RunContext, dict[str, Any], bool]:
     opts = spec.check_options(options)
     seed = _check_seed(seed)
-    progress = _check_flag(progress, "progress")
+    progress = _check_progress(progress)
     return_info = _check_flag(return_info, "return_info")
     callback = _check_callback(callback)
     dev = resolve_device(
@@ -108,22 +116,43 @@ def inpaint(
         :class:`~imgkit.errors.DeviceUnavailableError`.
     seed : int, optional
         Seed of every random choice; the same call twice gives the same bytes on a device.
-    progress : bool
-        Show a progress bar.
+    progress : bool or "log"
+        Show a progress bar (tqdm); ``"log"``: instead print a progress line on stderr every
+        ``IMGKIT_PROGRESS_INTERVAL`` seconds (default 10), for logs and pipes.
     return_info : bool
         Also return an :class:`~imgkit.context.Info` record (method-specific fields).
     callback : callable, optional
         ``callback(step, total, state)`` after each step; returning ``True`` stops early.
     **options
         Method options (see ``list_methods``); unknown or out-of-range options raise
-        :class:`~imgkit.errors.InvalidOptionError`.
+        :class:`~imgkit.errors.InvalidOptionError`. Every inpainting method also accepts:
+
+        ``region`` : {"auto", "crop", "full"}
+            ``"crop"`` fills each group of nearby holes on its bounding box plus a context
+            margin, at full resolution, and pastes the fill back into the hole only, so a
+            24-megapixel photo with a small hole costs about what the crop costs. When the boxes
+            would cover more than half the image (or a box is too small for the method's
+            patches) the whole image is used. ``"auto"``: ``"crop"`` on images over 1 megapixel,
+            ``"full"`` below (small images are cheap, and exemplar methods find more to copy in
+            the whole image). Default ``"auto"`` for exemplar methods (criminisi, patchmatch)
+            and deep methods, ``"full"`` for the others.
+        ``region_margin`` : int or None
+            Context margin in pixels around each hole's bounding box (default None: the
+            hole's longer side, at least 64).
+        ``mask_dilate`` : int
+            Grow the hole by a disk of this radius (pixels) first (default 0).
+        ``mask_feather`` : int
+            Fill this many more pixels around the hole and blend the fill in over that band,
+            with weight ``1 - d / (mask_feather + 1)`` at distance ``d`` from the hole
+            (default 0: hard edge). Known pixels farther out stay exact.
 
     Returns
     -------
     out : ndarray, same shape as ``image``, float32 in [0, 1]
-        Known pixels are exactly the (float-converted) input pixels.
+        Known pixels are exactly the (float-converted) input pixels (outside the feather band
+        when ``mask_feather`` is set).
     info : Info
-        Only with ``return_info=True``.
+        Only with ``return_info=True``; ``info.regions`` lists the boxes the method worked on.
 
     Examples
     --------
@@ -144,23 +173,77 @@ def inpaint(
         return_info=return_info, callback=callback, on_gpu=meta.on_gpu,
     )
     t0 = time.perf_counter()
-    n_hole = int(hole.sum())
-    if n_hole == 0:
-        out, info = img.copy(), None
+    region = {k: opts.pop(k) for k in REGION_OPTIONS}
+    info: Info | None = None
+    if not bool(hole.any()):
+        out = img.copy()
     else:
-        if n_hole == hole.size:
-            raise NoSourceError(
-                "mask covers every pixel of the image: there are no known pixels to fill the "
-                "hole from; the mask must leave part of the image known (0 / False)"
-            )
-        xp = ctx.xp
-        img_d, hole_d = _to_xp(img, xp), _to_xp(hole, xp)
-        out, info = spec.func(img_d, hole_d, ctx=ctx, **opts)
-        out = xp.where(hole_d[:, :, None], xp.clip(out, 0.0, 1.0), img_d).astype(np.float32)
-    result = restore_image(out, alpha, meta)
+        out, info = _inpaint_regions(spec, ctx, img, hole, opts, **region)
+    result = restore_image(out, alpha, meta, clip=False)  # fills are clipped, known pixels in [0, 1]
     if return_info:
-        return result, _finish(spec, ctx, opts, info, t0)
+        info = _finish(spec, ctx, {**opts, **region}, info, t0)
+        return result, info
     return result
+
+
+def _inpaint_regions(spec: MethodSpec, ctx: RunContext, img: Any, hole: Any, opts: dict[str, Any], *,
+                     region: str, region_margin: int | None, mask_dilate: int,
+                     mask_feather: int) -> tuple[Any, Info | None]:
+    """Dilate, plan boxes, run the method on each, paste back (feathered); see :mod:`._region`."""
+    from ._region import AUTO_MIN_PIXELS, dilate, feather_weights, plan_boxes
+
+    xp = ctx.xp
+    H, W = hole.shape
+    img = _to_xp(img, xp)  # on the method's device (the door's own copy: filled in place below)
+    hole_h = to_numpy(hole)
+    work = dilate(hole_h, mask_dilate)        # the hole the caller wants filled
+    fill = dilate(work, mask_feather)         # what the method fills (work + feather band)
+    if bool(fill.all()):
+        grown = " once grown by mask_dilate/mask_feather" if (mask_dilate or mask_feather) else ""
+        raise NoSourceError(
+            f"mask covers every pixel of the image{grown}: there are no known pixels to fill the "
+            f"hole from; the mask must leave part of the image known (0 / False)"
+        )
+    crop = region == "crop" or (region == "auto" and H * W > AUTO_MIN_PIXELS)
+    boxes = plan_boxes(fill, region_margin) if crop else None
+    full = boxes is None
+    if full:
+        boxes = [(0, H, 0, W)]
+    # options holding per-pixel arrays (e.g. patchmatch's source_mask) are cropped with the image
+    per_pixel = [k for k, v in opts.items()
+                 if hasattr(v, "shape") and tuple(getattr(v, "shape", ())[:2]) == (H, W)]
+    infos: list[Info | None] = []
+    fills = []
+    for y0, y1, x0, x1 in boxes:
+        win = (slice(y0, y1), slice(x0, x1))
+        fill_c = fill[win]
+        crop_opts = {k: (v[win] if k in per_pixel else v) for k, v in opts.items()}
+        img_c = img if full else xp.ascontiguousarray(img[win])
+        try:
+            res, inf = spec.func(_to_xp(img_c, xp), _to_xp(fill_c, xp), ctx=ctx, **crop_opts)
+        except NoSourceError:
+            if full:
+                raise
+            # the box's context is too small for this method's patches: use the whole image
+            return _inpaint_regions(spec, ctx, img, hole, opts, region="full", region_margin=None,
+                                    mask_dilate=mask_dilate, mask_feather=mask_feather)
+        res = xp.clip(xp.asarray(res), 0.0, 1.0)
+        if mask_feather:
+            w = xp.asarray(feather_weights(work[win], mask_feather))[:, :, None]
+            res = w * res + (1.0 - w) * img_c
+        fills.append((win, xp.asarray(fill_c)[:, :, None], res))
+        infos.append(inf)
+    # paste back only once every box succeeded; img is the door's own float copy, so the
+    # fills go into it in place (a 24-megapixel photo is not copied again)
+    out = img
+    for win, sel, res in fills:
+        out[win] = xp.where(sel, res, out[win]).astype(np.float32)
+    info = next((i for i in infos if i is not None), None)
+    if info is None:
+        info = Info()
+    info.regions = list(boxes)
+    info.region_infos = infos if len(infos) > 1 else []
+    return out, info
 
 
 def _style_inputs(style: Any) -> list[Any]:

@@ -36,6 +36,17 @@ How it runs
   most the images in flight.
 * **Bad inputs** (unreadable or truncated file, mask of the wrong size, missing mask) are
   recorded as ``failed`` with a message naming the file and the problem; the rest goes on.
+  Suspicious masks (see :func:`imgkit.load_mask`) are run, with the warning in the record.
+* **Inputs are safe**: the output folder may not be, contain or lie inside an input folder
+  (outputs could replace photos or masks), must be creatable and writable, and existing
+  outputs need ``resume`` or ``overwrite``; all of this is checked before anything is created
+  (not even the output folder or ``manifest.jsonl``).
+* **Stopping**: on Ctrl-C (or a callback's stop) the client drops a stop marker in the output
+  folder; a task that finishes afterwards does not put its output in place, and outputs that
+  raced the stop without reaching the manifest are removed, so every output file in the folder
+  is in the manifest. Local workers are capped at the number of inputs to run.
+* **Files**: EXIF orientation is applied on reading; EXIF and ICC profile of the image (content,
+  B) are kept in JPEG and PNG outputs; outputs honour the umask; any file name the OS allows.
 
 References
 ----------
@@ -54,18 +65,21 @@ import secrets
 import socket
 import sys
 import time
+import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from .errors import (
+    ImageFileError,
     ImageFileNotFoundError,
     ImgkitError,
+    ImgkitWarning,
     InvalidOptionError,
     MissingDependencyError,
 )
-from .io import _EXTS
+from .io import _EXTS, _probe_writable, display_path
 
 __all__ = [
     "MANIFEST_NAME",
@@ -89,6 +103,12 @@ MANIFEST_NAME = "manifest.jsonl"
 #: creates the marker kills its own worker process with ``os._exit`` half-way through writing
 #: its output; the tests use it to show that a worker death loses nothing.
 CRASH_ONCE_ENV = "IMGKIT_BATCH_CRASH_ONCE"
+#: Test-only hook (read by ``run`` on the client): seconds each task sleeps before writing its
+#: output, so that tests can interrupt a run while tasks are in flight.
+SLOW_ENV = "IMGKIT_BATCH_SLOW"
+#: After a stop, seconds the client waits for the tasks in flight to end (they do not put their
+#: outputs in place) before it closes the cluster.
+STOP_GRACE_S = 30.0
 
 _TASK_ARITY = {"inpaint": "(image, mask)", "stylize": "(content, style[, style...])",
                "analogy": "(a, a_prime, b)"}
@@ -432,7 +452,12 @@ class _Manifest:
         os.fsync(self._f.fileno())
 
     def append(self, record: dict[str, Any]) -> None:
-        self._write((json.dumps(record, default=str, ensure_ascii=False) + "\n").encode("utf-8"))
+        line = json.dumps(record, default=str, ensure_ascii=False)
+        try:
+            data = line.encode("utf-8")
+        except UnicodeEncodeError:  # a file name that is not UTF-8 (surrogate escapes): \udcXX
+            data = json.dumps(record, default=str, ensure_ascii=True).encode("ascii")
+        self._write(data + b"\n")
 
     def close(self) -> None:
         self._f.close()
@@ -515,6 +540,10 @@ class _InputError(Exception):
     """A bad input file (recorded as failed, not retried)."""
 
 
+class _Stopped(Exception):
+    """The client asked this run's tasks to stop (stop marker file present)."""
+
+
 def _file_error(role: str, path: str, exc: BaseException) -> str:
     """``"<role> '<path>' <problem>"`` from an imgkit file error (whose message names the path)."""
     msg, quoted = str(exc), repr(path)
@@ -523,33 +552,39 @@ def _file_error(role: str, path: str, exc: BaseException) -> str:
     return f"{role} {quoted}: {msg.replace(f': {quoted}', '').replace(f' {quoted}', '')}"
 
 
-def _read(path: str, role: str, *, mask: bool = False) -> Any:
+def _read(path: str, role: str, *, mask: dict[str, Any] | None = None, meta: bool = False) -> Any:
     from .io import load_image, load_mask
 
     if not path:
         raise _InputError(f"{role}: no file given")
     try:
-        return load_mask(path) if mask else load_image(path)
+        if mask is not None:
+            return load_mask(path, threshold=mask.get("threshold"), invert=bool(mask.get("invert")))
+        return load_image(path, with_metadata=meta)
     except (ImgkitError, OSError) as exc:
         raise _InputError(_file_error(role, path, exc)) from None
 
 
-def _read_inputs(task: str, paths: Sequence[str]) -> tuple[Any, ...]:
-    """The arrays of one item, or :class:`_InputError` naming the file and the problem."""
+def _read_inputs(task: str, paths: Sequence[str], mask_opts: dict[str, Any] | None = None
+                 ) -> tuple[tuple[Any, ...], Any]:
+    """The arrays of one item and the metadata of its main image (kept in the output), or
+    :class:`_InputError` naming the file and the problem."""
     if task == "inpaint":
-        image = _read(paths[0], "image")
-        mask = _read(paths[1], f"mask (of image {paths[0]!r})", mask=True)
+        image, meta = _read(paths[0], "image", meta=True)
+        mask = _read(paths[1], f"mask (of image {paths[0]!r})", mask=mask_opts or {})
         if mask.shape != image.shape[:2]:
             raise _InputError(
                 f"mask {paths[1]!r} is {mask.shape[1]}x{mask.shape[0]} pixels but its image "
                 f"{paths[0]!r} is {image.shape[1]}x{image.shape[0]}; a mask must have the size of "
                 f"its image"
             )
-        return image, mask
+        return (image, mask), meta
     if task == "stylize":
         styles = [_read(p, "style") for p in paths[1:]]
-        return _read(paths[0], "content"), styles if len(styles) > 1 else styles[0]
-    return _read(paths[0], "a"), _read(paths[1], "a_prime"), _read(paths[2], "b")
+        content, meta = _read(paths[0], "content", meta=True)
+        return (content, styles if len(styles) > 1 else styles[0]), meta
+    b, meta = _read(paths[2], "b", meta=True)
+    return (_read(paths[0], "a"), _read(paths[1], "a_prime"), b), meta
 
 
 def _describe(task: str, paths: Sequence[str]) -> str:
@@ -599,21 +634,37 @@ def _process_item(job: dict[str, Any]) -> dict[str, Any]:
     def failed(error: str) -> dict[str, Any]:
         return {**res, "status": "failed", "error": error, "seconds": time.perf_counter() - t0}
 
+    stop = job.get("stop_marker")
+    if stop and os.path.exists(stop):
+        return failed("not run: the batch was stopped")
     try:
         res["threads"] = _limit_threads(get_method(method, task).backend)  # unknown here: failed
-        arrays = _read_inputs(task, paths)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", ImgkitWarning)
+            arrays, meta = _read_inputs(task, paths, job.get("mask") or {})
+        if caught:
+            res["warnings"] = [str(w.message) for w in caught]
         result, info = door(*arrays, method=method, device=job["device"], seed=job["seed"],
                             return_info=True, **job["options"])
     except _InputError as exc:
         return failed(str(exc))
     except ImgkitError as exc:
         return failed(f"{_describe(task, paths)}: {type(exc).__name__}: {exc}")
+    if job.get("slow"):
+        time.sleep(job["slow"])
     if job.get("crash_marker"):
         _crash_once(job["crash_marker"], out, job["key"])
+
+    def not_stopped() -> None:
+        if stop and os.path.exists(stop):
+            raise _Stopped()
+
     try:
-        save_image(out, result, bit_depth=job["bit_depth"])
+        save_image(out, result, bit_depth=job["bit_depth"], metadata=meta, before_replace=not_stopped)
+    except _Stopped:
+        return failed("not written: the batch was stopped")
     except ImgkitError as exc:
-        return failed(f"output {str(out)!r}: {exc}")
+        return failed(f"output {display_path(out)!r}: {exc}")
     st = _stat(str(out))
     return {**res, "status": "done", "error": None, "seed_used": info.seed, "device_used": info.device,
             "output_size": st["size"], "output_mtime_ns": st["mtime_ns"],
@@ -737,8 +788,9 @@ def _connect(scheduler: Any, workers: int | None, device: str, n_pending: int) -
             )
         return scheduler, []
     if scheduler is None:
-        cluster = local_cluster(workers if workers is not None else default_workers(n_pending, device),
-                                device=device)
+        # never more worker processes than inputs to run: idle workers only cost start-up time
+        n = min(workers, n_pending) if workers is not None else default_workers(n_pending, device)
+        cluster = local_cluster(max(1, n), device=device)
         try:
             client = distributed.Client(cluster)
             # Ctrl-C in a terminal reaches every process of the group: let the client handle it
@@ -859,13 +911,13 @@ class BatchSummary:
 
     def __str__(self) -> str:
         lines = [
-            f"imgkit batch {self.task} --method {self.method} -> {self.out_dir}",
+            f"imgkit batch {self.task} --method {self.method} -> {display_path(self.out_dir)}",
             f"  {self.total} inputs: {len(self.done)} done, {len(self.skipped)} skipped, "
             f"{len(self.failed)} failed" + (f", {self.remaining} not run (stopped)" if self.stopped else ""),
             (f"  {self.seconds:.2f} s, {self.images_per_s:.2f} images/s on {self.workers} worker"
              f"{'s' if self.workers != 1 else ''} (+{self.startup_seconds:.1f} s cluster start-up)"
              if self.workers else "  nothing to compute: no cluster was used"),
-            f"  manifest: {self.manifest}",
+            f"  manifest: {display_path(self.manifest)}",
         ]
         if self.dashboard:
             lines.append(f"  dashboard: {self.dashboard}")
@@ -874,7 +926,7 @@ class BatchSummary:
             shown = list(self.failed.items())[:15]
             for key, err in shown:
                 err = " ".join(err.split())
-                lines.append(f"    {key}: {err if len(err) <= 400 else err[:397] + '...'}")
+                lines.append(f"    {display_path(key)}: {err if len(err) <= 400 else err[:397] + '...'}")
             if len(self.failed) > len(shown):
                 lines.append(f"    ... and {len(self.failed) - len(shown)} more (see the manifest)")
         if self.stopped:
@@ -906,8 +958,10 @@ def run(
     retries: int = 2,
     ext: str = ".png",
     bit_depth: int = 8,
-    progress: bool = False,
+    progress: bool | str = False,
     callback: Callable[[dict[str, Any], BatchSummary], Any] | None = None,
+    mask_threshold: float | None = None,
+    invert_mask: bool = False,
     **options: Any,
 ) -> BatchSummary:
     """Run one method over many inputs on Dask; every output is a file in ``out_dir``.
@@ -948,12 +1002,18 @@ def run(
         Output format (``".png"``, ``".tif"``, ``".jpg"``, ...).
     bit_depth : {8, 16}
         Bits per channel of the outputs.
-    progress : bool
-        Show a progress bar over the inputs (and the dashboard link, if any, on stderr).
+    progress : bool or "log"
+        Show a progress bar over the inputs (and the dashboard link, if any, on stderr);
+        ``"log"``: a progress line on stderr every ``IMGKIT_PROGRESS_INTERVAL`` seconds instead
+        (the command line picks it when stderr is not a terminal).
     callback : callable, optional
         ``callback(record, summary)`` after each input is recorded; returning ``True`` stops the
         run (in-flight tasks are cancelled; ``summary.stopped`` is set). Raising
         ``KeyboardInterrupt`` acts as Ctrl-C.
+    mask_threshold, invert_mask
+        Inpainting: how mask files are read (see :func:`imgkit.load_mask`: a pixel is hole above
+        ``mask_threshold`` × the maximum, default any nonzero value; ``invert_mask`` swaps hole
+        and known). Recorded in the manifest when set, so ``resume`` redoes inputs read otherwise.
     **options
         Method options, validated before anything runs.
 
@@ -1006,30 +1066,94 @@ def run(
     items = [BatchItem(it.key, tuple(str(Path(p).absolute()) if p else "" for p in it.paths), it.error)
              for it in _as_items(task, inputs)]
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    _check_out_dir(out, items)
     summary = BatchSummary(task=task, method=method, out_dir=out, manifest=out / MANIFEST_NAME,
                            total=len(items))
     params = {"task": task, "method": method, "options": opts, "seed": seed, "device": device,
               "bit_depth": bit_depth}
+    if mask_threshold is not None or invert_mask:
+        if task != "inpaint":
+            raise InvalidOptionError("mask_threshold and invert_mask apply to task 'inpaint' only")
+        if isinstance(mask_threshold, bool) or not (mask_threshold is None or (
+                isinstance(mask_threshold, (int, float)) and 0.0 <= mask_threshold < 1.0)):
+            raise InvalidOptionError(
+                f"mask_threshold must be None or a number in [0, 1); got {mask_threshold!r}")
+        if not isinstance(invert_mask, bool):
+            raise InvalidOptionError(f"invert_mask must be True or False; got {invert_mask!r}")
+        params["mask"] = {"threshold": mask_threshold, "invert": invert_mask}
+    pending, prefailed = _plan(items, params, summary, resume=resume, overwrite=overwrite, ext=ext)
+    # every check passed: only now is anything created
+    out.mkdir(parents=True, exist_ok=True)
     manifest = _Manifest(summary.manifest)
     try:
-        return _run(items, params, spec, summary, manifest, scheduler=scheduler, workers=workers,
-                    resume=resume, overwrite=overwrite, retries=retries, ext=ext,
-                    progress=progress, callback=callback)
+        return _run(pending, prefailed, params, spec, summary, manifest, scheduler=scheduler,
+                    workers=workers, ext=ext, retries=retries, progress=progress, callback=callback)
     finally:
         manifest.close()
 
 
-def _run(items: list[BatchItem], params: dict[str, Any], spec: Any, summary: BatchSummary,
-         manifest: _Manifest, *, scheduler: Any, workers: int | None, resume: bool, overwrite: bool,
-         retries: int, ext: str, progress: bool,
-         callback: Callable[..., Any] | None) -> BatchSummary:
+def _real(path: str | os.PathLike[str]) -> Path:
+    return Path(os.path.realpath(os.path.abspath(path)))
+
+
+def _check_out_dir(out: Path, items: list[BatchItem]) -> None:
+    """Refuse an output folder that is, contains or lies inside an input folder, or that cannot
+    be created or written; writes nothing.
+
+    Input folders are the folders of the inputs that differ between items (images, masks,
+    contents, B images, style folders). An input shared by every item (one style image, one
+    A/A' pair) only forbids writing into its own folder.
+    """
+    if out.exists() and not out.is_dir():
+        raise ImageFileError(f"output folder {display_path(out)!r} exists and is not a folder")
+    target = _real(out)
+    folders: dict[Path, str] = {}
+    shared: dict[Path, str] = {}
+    n = len(items)
+    counts: dict[str, int] = {}
+    for it in items:
+        for p in set(it.paths):
+            if p:
+                counts[p] = counts.get(p, 0) + 1
+    for it in items:
+        for p in it.paths:
+            if p:
+                (shared if n > 1 and counts[p] == n else folders).setdefault(_real(p).parent, p)
+    for folder, example in folders.items():
+        if target == folder or folder in target.parents or target in folder.parents:
+            how = ("is" if target == folder else
+                   "lies inside" if folder in target.parents else "contains")
+            raise InvalidOptionError(
+                f"output folder {display_path(out)!r} {how} the input folder "
+                f"{display_path(folder)!r} (of {display_path(example)!r}): outputs could replace "
+                f"inputs; give an output folder outside every input folder"
+            )
+    for folder, example in shared.items():
+        if target == folder:
+            raise InvalidOptionError(
+                f"output folder {display_path(out)!r} is the folder of the input "
+                f"{display_path(example)!r}; give another output folder"
+            )
+    probe = out
+    while not probe.exists():  # the nearest existing folder must let us create the rest
+        if probe.parent == probe:
+            break
+        probe = probe.parent
+    why = _probe_writable(probe) if probe.is_dir() else "not a folder"
+    if why is not None:
+        raise ImageFileError(f"cannot write into output folder {display_path(out)!r}: "
+                             f"{display_path(probe)!r}: {why}")
+
+
+def _plan(items: list[BatchItem], params: dict[str, Any], summary: BatchSummary, *, resume: bool,
+          overwrite: bool, ext: str) -> tuple[list[BatchItem], list[BatchItem]]:
+    """Split the items into to-run and failed-while-pairing (skipped ones go to the summary);
+    refuse existing outputs without resume/overwrite. Reads, never writes."""
     out = summary.out_dir
     latest: dict[str, dict[str, Any]] = {}
     if resume:
         for rec in read_manifest(out):
             latest[rec["key"]] = rec
-    run_id = secrets.token_hex(4)
     pending: list[BatchItem] = []
     prefailed: list[BatchItem] = []
     conflicts: list[str] = []
@@ -1045,38 +1169,92 @@ def _run(items: list[BatchItem], params: dict[str, Any], spec: Any, summary: Bat
             pending.append(item)
     if conflicts:
         raise InvalidOptionError(
-            f"{len(conflicts)} output(s) already exist in {str(out)!r} (e.g. {conflicts[0]!r}); pass "
-            f"resume=True (--resume) to skip finished inputs or overwrite=True (--overwrite) to redo them"
+            f"{len(conflicts)} output(s) already exist in {display_path(out)!r} (e.g. "
+            f"{display_path(conflicts[0])!r}); pass resume=True (--resume) to skip finished inputs or "
+            f"overwrite=True (--overwrite) to redo them"
         )
+    return pending, prefailed
+
+
+class _ProgressLog:
+    """Batch progress as a line on stderr every ``IMGKIT_PROGRESS_INTERVAL`` seconds (logs, pipes)."""
+
+    def __init__(self, summary: BatchSummary):
+        from .context import progress_interval
+
+        self.summary = summary
+        self.finished = len(summary.skipped)
+        self.t0 = self.last = time.perf_counter()
+        self.interval = progress_interval()
+
+    def update(self, n: int = 1) -> None:
+        """Count ``n`` more finished inputs (called once each is recorded)."""
+        self.finished += n
+        now = time.perf_counter()
+        if now - self.last < self.interval and self.finished < self.summary.total:
+            return
+        self.last = now
+        s, finished = self.summary, self.finished
+        rate = (finished - len(s.skipped)) / (now - self.t0) if now > self.t0 else 0.0
+        print(f"imgkit batch: {finished}/{s.total} inputs ({100.0 * finished / max(1, s.total):.0f} %), "
+              f"{len(s.failed)} failed, {rate:.2f} images/s, {now - self.t0:.0f} s elapsed",
+              file=sys.stderr, flush=True)
+
+    def set_postfix(self, **kw: Any) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+def _stop_marker(out: Path, run_id: str) -> Path:
+    return out / f".imgkit-stop-{run_id}"
+
+
+def _run(pending: list[BatchItem], prefailed: list[BatchItem], params: dict[str, Any], spec: Any,
+         summary: BatchSummary, manifest: _Manifest, *, scheduler: Any, workers: int | None,
+         retries: int, ext: str, progress: bool | str,
+         callback: Callable[..., Any] | None) -> BatchSummary:
+    out = summary.out_dir
+    run_id = secrets.token_hex(4)
     _remove_stale_temps(out, (it.key for it in pending), ext)
 
     def base(item: BatchItem) -> dict[str, Any]:
         return {"key": item.key, **params, "output": f"{item.key}{ext}", "run": run_id}
 
+    recorded: set[str] = set()
+
     def record(rec: dict[str, Any]) -> Any:
         manifest.append(rec)
+        recorded.add(rec["key"])
         if rec["status"] == "done":
             summary.done.append(rec["key"])
         else:
             summary.failed[rec["key"]] = rec["error"]
         return callback(rec, summary) if callback is not None else None
 
-    bar = None
-    if progress:
+    bar: Any = None
+    if progress == "log":
+        bar = _ProgressLog(summary)
+    elif progress:
         from tqdm.auto import tqdm
 
         bar = tqdm(total=summary.total, initial=len(summary.skipped), unit="img", dynamic_ncols=True,
                    desc=f"{params['task']} {params['method']}")
     t_start = time.perf_counter()
+    started_ns = time.time_ns()
+    marker = _stop_marker(out, run_id)
     to_close: list[Any] = []
     futures: dict[Any, BatchItem] = {}
+    client = None
     try:
         for item in prefailed:
             rec = {**base(item), "status": "failed", "error": item.error, "seconds": 0.0,
                    "inputs": [_stat(p) for p in item.paths if p], "time": _now()}
+            stop = record(rec) is True
             if bar is not None:
                 bar.update(1)
-            if record(rec) is True:
+            if stop:
                 summary.stopped = True
                 break
         if pending and not summary.stopped:
@@ -1089,34 +1267,80 @@ def _run(items: list[BatchItem], params: dict[str, Any], spec: Any, summary: Bat
             if params["device"] == "cuda":
                 _check_gpu_workers(client)
             t_start = time.perf_counter()
-            futures = _submit(client, pending, params, spec, out, ext, retries, run_id)
+            futures = _submit(client, pending, params, spec, out, ext, retries, run_id, marker)
             _collect(futures, base, record, summary, bar, client)
     except KeyboardInterrupt:
         summary.stopped = True
+        _request_stop(marker)
         _cancel(futures)
         raise BatchInterrupted(summary) from None
     finally:
         summary.seconds = time.perf_counter() - t_start
         if bar is not None:
             bar.close()
+        drained = True
         if summary.stopped:
+            _request_stop(marker)
             _cancel(futures)
+            if client is not None:
+                drained = _drain(client, run_id, STOP_GRACE_S)
         for obj in to_close:
             with contextlib.suppress(Exception):
                 obj.close()
+        if summary.stopped:
+            # outputs that a task renamed into place after the stop and that never reached the
+            # manifest: remove them, so every output file in out_dir is in the manifest
+            _remove_orphans(out, [it for it in pending if it.key not in recorded], ext, started_ns)
+            _remove_stale_temps(out, (it.key for it in pending), ext)
+            if drained or scheduler is None:  # no task of this run can still be running
+                with contextlib.suppress(OSError):
+                    marker.unlink()
     if not summary.stopped:
         _remove_stale_temps(out, (it.key for it in pending), ext)
     return summary
 
 
+def _drain(client: Any, run_id: str, timeout: float) -> bool:
+    """Wait (at most ``timeout`` s) until no task of this run is processing on any worker."""
+    prefix = f"imgkit-{run_id}-"
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            busy = any(str(k).startswith(prefix) for keys in client.processing().values() for k in keys)
+        except Exception:
+            return False
+        if not busy:
+            return True
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+
+
+def _request_stop(marker: Path) -> None:
+    """Tell the tasks of this run not to put any more outputs in place (see _process_item)."""
+    with contextlib.suppress(OSError):
+        marker.touch()
+
+
+def _remove_orphans(out: Path, items: list[BatchItem], ext: str, started_ns: int) -> None:
+    for item in items:
+        target = out / f"{item.key}{ext}"
+        with contextlib.suppress(OSError):
+            if target.stat().st_mtime_ns >= started_ns:
+                target.unlink()
+
+
 def _submit(client: Any, pending: list[BatchItem], params: dict[str, Any], spec: Any, out: Path,
-            ext: str, retries: int, run_id: str) -> dict[Any, BatchItem]:
+            ext: str, retries: int, run_id: str, marker: Path) -> dict[Any, BatchItem]:
     crash = os.environ.get(CRASH_ONCE_ENV) or None
+    slow = float(os.environ.get(SLOW_ENV, "0") or 0)
     jobs = [{"task": params["task"], "method": spec.name, "paths": item.paths,
              "out": str((out / f"{item.key}{ext}").absolute()), "options": params["options"],
              "device": params["device"], "seed": params["seed"], "bit_depth": params["bit_depth"],
-             "key": item.key, "crash_marker": crash} for item in pending]
-    futs = client.map(_process_item, jobs, key=[f"imgkit-{run_id}-{it.key}" for it in pending],
+             "key": item.key, "crash_marker": crash, "stop_marker": str(marker.absolute()),
+             "slow": slow, "mask": params.get("mask")} for item in pending]
+    # task keys by index: Dask keys travel as UTF-8, file names may hold any bytes
+    futs = client.map(_process_item, jobs, key=[f"imgkit-{run_id}-{i}" for i in range(len(pending))],
                       pure=False, retries=retries,
                       resources={"GPU": 1} if params["device"] == "cuda" else None)
     return dict(zip(futs, pending))
@@ -1139,12 +1363,12 @@ def _collect(futures: dict[Any, BatchItem], base: Callable[..., dict[str, Any]],
                                 f"failed after its retries)"}
             fut.release()
             rec = {**base(item), **res, "time": _now()}
+            stop = record(rec) is True
             if bar is not None:
+                if summary.failed:
+                    bar.set_postfix(failed=len(summary.failed), refresh=False)
                 bar.update(1)
-                if summary.failed or rec["status"] == "failed":
-                    bar.set_postfix(failed=len(summary.failed) + (rec["status"] == "failed"),
-                                    refresh=False)
-            if record(rec) is True:
+            if stop:
                 summary.stopped = True
                 return
 
@@ -1211,6 +1435,9 @@ def _build_parser() -> Any:
                    help="folder of masks: the mask of cat.jpg is the image named cat.* there")
     p.add_argument("--mask-pattern", default=None,
                    help="mask file name pattern instead, e.g. '{stem}_mask.png' (fields: stem, name, ext)")
+    p.add_argument("--mask-threshold", type=float, default=None, metavar="T",
+                   help="a mask pixel is hole above T x the maximum (T in [0, 1); default: nonzero)")
+    p.add_argument("--invert-mask", action="store_true", help="the hole is the black part of each mask")
     common(p, "inpaint")
     p = sub.add_parser("stylize", help="render a folder of images in the look of a style", epilog=epilog)
     p.add_argument("contents", type=Path, help="folder of content images (or one image)")
@@ -1240,7 +1467,7 @@ def cli_main(argv: list[str]) -> int:
     Exit status: 0 when every input is done (or skipped), 1 when any input failed, 2 for a usage
     or validation error (nothing run), 130 when interrupted (rerun with ``--resume``).
     """
-    from .cli import _parse_method_options, _UsageError
+    from .cli import _parse_method_options, _UsageError, exit_status
     from .registry import get_method
 
     parser = _build_parser()
@@ -1260,11 +1487,14 @@ def cli_main(argv: list[str]) -> int:
         if not items:
             raise ImageFileNotFoundError("no input images found (looked for files ending in "
                                          f"{', '.join(_EXTS)})")
+        if args.task == "inpaint":
+            options.update(mask_threshold=args.mask_threshold, invert_mask=args.invert_mask)
         summary = run(args.task, items, method=args.method, out_dir=args.output,
                       scheduler=args.scheduler, workers=args.workers, resume=args.resume,
                       overwrite=args.overwrite, device=args.device, seed=args.seed,
                       retries=args.retries, ext=args.ext, bit_depth=args.bit_depth,
-                      progress=args.progress and sys.stderr.isatty(), **options)
+                      progress=(True if sys.stderr.isatty() else "log") if args.progress else False,
+                      **options)
     except _UsageError as exc:
         print(str(exc), file=sys.stderr)
         return 2
@@ -1277,7 +1507,7 @@ def cli_main(argv: list[str]) -> int:
         return 130
     except ImgkitError as exc:
         print(f"imgkit batch: error: {exc}", file=sys.stderr)
-        return 2 if isinstance(exc, (ValueError, LookupError, FileNotFoundError)) else 1
+        return exit_status(exc)
     except OSError as exc:
         print(f"imgkit batch: error: {type(exc).__name__}: {exc}", file=sys.stderr)
         return 1

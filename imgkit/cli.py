@@ -7,11 +7,20 @@
     imgkit analogy A A_PRIME B -o OUT [--method M] [--OPTION VALUE ...]
     imgkit methods [--task T] [--json]
     imgkit learn-style PAINTING --photos DIR -o STYLE.npz [--steps N] [--resume] [...]
+    imgkit batch TASK ...          (many images at once on Dask: imgkit batch --help)
     imgkit --version
 
 Method options are given as ``--name value`` (``--patch-size 9`` or ``--patch_size=9``);
-``imgkit methods`` lists them. Errors print one line on stderr and exit with status 2 (bad
-input) or 1 (the run failed); outputs are written atomically, so a failed run leaves no file.
+``imgkit methods`` lists them. Every output argument (extension, bit depth, folder, existing
+file) is checked before any input is read or any work is done.
+
+Errors print one line on stderr and exit with status 2 for bad input (missing *or* unreadable
+file, bad option, bad output path) or 1 when the run itself failed; outputs are written
+atomically, so a failed run leaves no file. Warnings (e.g. a suspicious mask) print one line
+``imgkit: warning: ...`` and the run goes on. Progress: a bar on a terminal; otherwise (logs,
+pipes) a line on stderr every ``IMGKIT_PROGRESS_INTERVAL`` seconds (default 10). The last line
+on stdout says what was written, with the method, the seed (drawn when ``--seed`` is not
+given, so any run can be repeated) and the time.
 """
 
 from __future__ import annotations
@@ -19,11 +28,12 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import warnings
 from pathlib import Path
 from typing import Any
 
 from . import __version__
-from .errors import ImgkitError, InvalidOptionError
+from .errors import ImageFileError, ImgkitError, ImgkitWarning, InvalidOptionError
 
 _TASK_COMMANDS = ("inpaint", "stylize", "analogy")
 
@@ -45,9 +55,10 @@ def _common(p: argparse.ArgumentParser, task: str) -> None:
     p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
     p.add_argument("--seed", type=int, default=None, help="seed for every random choice")
     p.add_argument("--no-progress", dest="progress", action="store_false",
-                   help="hide the progress bar")
-    p.add_argument("--bit-depth", type=int, default=8, choices=(8, 16),
-                   help="bits per channel of the output file")
+                   help="hide the progress bar (or, off a terminal, the periodic progress lines)")
+    p.add_argument("--bit-depth", type=int, default=None, choices=(8, 16),
+                   help="bits per channel of the output file (default: the input's, 16 only for "
+                        ".png/.tif outputs, else 8)")
     p.add_argument("--overwrite", action="store_true",
                    help="replace OUTPUT if it exists (default: refuse)")
 
@@ -58,10 +69,18 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
     p = sub.add_parser("inpaint", help="fill the masked hole of an image",
-                       epilog="Method options: --NAME VALUE (see `imgkit methods`).")
+                       epilog="Method options: --NAME VALUE (see `imgkit methods`). Every method also "
+                              "takes --region auto|crop|full (work on each hole's neighbourhood at "
+                              "full resolution: big photos), --region-margin N, --mask-dilate N and "
+                              "--mask-feather N (pixels).")
     p.add_argument("image", type=Path, help="image file")
     p.add_argument("--mask", required=True, type=Path,
                    help="mask file: nonzero (white) pixels are the hole; same size as IMAGE")
+    p.add_argument("--mask-threshold", type=float, default=None, metavar="T",
+                   help="a mask pixel is hole where its value exceeds T x the maximum (T in [0, 1); "
+                        "default: any nonzero value); e.g. 0.5 for JPEG-saved masks")
+    p.add_argument("--invert-mask", action="store_true",
+                   help="the hole is the black (zero) part of the mask")
     _common(p, "inpaint")
 
     p = sub.add_parser("stylize", help="render CONTENT in the look of STYLE",
@@ -82,6 +101,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("methods", help="list the available methods and their options")
     p.add_argument("--task", choices=_TASK_COMMANDS, default=None)
     p.add_argument("--json", action="store_true", help="machine-readable output")
+
+    # Listed for --help only: `imgkit batch ...` is dispatched to imgkit.batch.cli_main.
+    sub.add_parser("batch", help="run a method over folders of images on Dask "
+                                 "(imgkit batch --help)", add_help=False)
     return parser
 
 
@@ -135,38 +158,72 @@ def _methods_table(task: str | None, as_json: bool) -> str:
     return "\n".join(lines)
 
 
+def _print_warnings(caught: list[warnings.WarningMessage]) -> None:
+    for w in caught:
+        if issubclass(w.category, ImgkitWarning):
+            print(f"imgkit: warning: {w.message}", file=sys.stderr)
+        else:
+            warnings.showwarning(w.message, w.category, w.filename, w.lineno)
+
+
+def _progress_mode(show: bool) -> bool | str:
+    """A bar on a terminal, periodic log lines elsewhere, nothing with --no-progress."""
+    if not show:
+        return False
+    return True if sys.stderr.isatty() else "log"
+
+
 def _run_task(args: argparse.Namespace, extra: list[str]) -> int:
+    import time
+
     from . import api
-    from .io import load_image, load_mask, save_image
+    from .io import check_output, display_path, load_image, load_mask, save_image
     from .registry import get_method
 
     spec = get_method(args.method, args.command)
     options = _parse_method_options(extra, spec)
     out: Path = args.output
-    if out.exists() and not args.overwrite:
-        raise InvalidOptionError(
-            f"output {str(out)!r} already exists; pass --overwrite to replace it"
-        )
-    if not out.parent.is_dir() and str(out.parent):
-        from .errors import ImageFileNotFoundError
-
-        raise ImageFileNotFoundError(
-            f"cannot write {str(out)!r}: folder {str(out.parent)!r} does not exist; create it first"
-        )
+    # every output argument is checked before any input is read or any work is done
+    check_output(out, bit_depth=args.bit_depth or 8, overwrite=args.overwrite)
     common = dict(method=args.method, device=args.device, seed=args.seed,
-                  progress=args.progress and sys.stderr.isatty(), **options)
+                  progress=_progress_mode(args.progress), return_info=True, **options)
+    t0 = time.perf_counter()
     if args.command == "inpaint":
-        result = api.inpaint(load_image(args.image), load_mask(args.mask), **common)
+        image, meta = load_image(args.image, with_metadata=True)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", ImgkitWarning)
+            mask = load_mask(args.mask, threshold=args.mask_threshold, invert=args.invert_mask)
+        _print_warnings(caught)
+        if mask.shape != image.shape[:2]:
+            raise InvalidOptionError(
+                f"mask {display_path(args.mask)!r} is {mask.shape[1]}x{mask.shape[0]} pixels but image "
+                f"{display_path(args.image)!r} is {image.shape[1]}x{image.shape[0]} (as shown, EXIF "
+                f"orientation applied): mask shape {mask.shape} does not match {image.shape[:2]}"
+            )
+        result, info = api.inpaint(image, mask, **common)
     elif args.command == "stylize":
+        image, meta = load_image(args.content, with_metadata=True)
         styles = [load_image(s) for s in args.style]
         style = None if not styles else styles if len(styles) > 1 else styles[0]
-        result = api.stylize(load_image(args.content), style, **common)
+        result, info = api.stylize(image, style, **common)
     else:
-        result = api.analogy(load_image(args.a), load_image(args.a_prime), load_image(args.b),
-                             **common)
-    save_image(out, result, bit_depth=args.bit_depth)
-    print(f"wrote {out}")
+        a, a_prime = load_image(args.a), load_image(args.a_prime)
+        image, meta = load_image(args.b, with_metadata=True)
+        result, info = api.analogy(a, a_prime, image, **common)
+    bit_depth = args.bit_depth
+    if bit_depth is None:  # keep a 16-bit input 16-bit where the output format allows it
+        bit_depth = 16 if meta.bit_depth >= 16 and out.suffix.lower() in (".png", ".tif", ".tiff") else 8
+    del image
+    save_image(out, result, bit_depth=bit_depth, metadata=meta)
+    seconds = time.perf_counter() - t0
+    print(f"wrote {display_path(out)} ({info.method}, seed {info.seed}, {seconds:.2f} s)")
     return 0
+
+
+def exit_status(exc: BaseException) -> int:
+    """2 for bad input (a missing or unreadable file, a bad option or output path), else 1."""
+    bad_input = (ValueError, LookupError, FileNotFoundError, ImageFileError)
+    return 2 if isinstance(exc, bad_input) else 1
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -197,7 +254,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except ImgkitError as exc:
         print(f"imgkit: error: {exc}", file=sys.stderr)
-        return 2 if isinstance(exc, (ValueError, LookupError, FileNotFoundError)) else 1
+        return exit_status(exc)
     except KeyboardInterrupt:
         print("imgkit: interrupted", file=sys.stderr)
         return 130

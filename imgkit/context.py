@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import os
+import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -34,6 +36,12 @@ class Info:
         Seconds: ``"total"`` always, and per-phase figures where the method records them.
     stopped : bool
         True when a callback asked the run to stop early.
+    regions : list of (y0, y1, x0, x1)
+        Inpainting: the boxes the method worked on (one per group of nearby holes when it
+        cropped, see ``region``; else the whole image). Method-specific fields
+        (fill order, fields per level, ...) describe the first box, in its own coordinates.
+    region_infos : list of Info
+        Inpainting with several boxes: the method's record for each box.
     """
 
     method: str = ""
@@ -43,30 +51,59 @@ class Info:
     options: dict[str, Any] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
     stopped: bool = False
+    regions: list[tuple[int, int, int, int]] = field(default_factory=list)
+    region_infos: list[Any] = field(default_factory=list, repr=False)
+
+
+def progress_interval() -> float:
+    """Seconds between two progress lines in log mode (``IMGKIT_PROGRESS_INTERVAL``, default 10)."""
+    try:
+        return max(0.0, float(os.environ.get("IMGKIT_PROGRESS_INTERVAL", "10")))
+    except ValueError:
+        return 10.0
 
 
 class Progress:
-    """A step counter that drives a tqdm bar and the caller's callback.
+    """A step counter that drives a tqdm bar (or periodic log lines) and the caller's callback.
 
     ``update`` returns True when the callback asked to stop (it returned ``True``); the
     method then ends its loop early and reports ``info.stopped``.
+
+    ``show=True`` draws a tqdm bar; ``show="log"`` prints ``desc: step/total unit (p %), s
+    elapsed`` on stderr at most every :func:`progress_interval` seconds, for runs whose stderr is
+    a log file or a pipe, where a bar is noise.
     """
 
-    def __init__(self, total: int, desc: str, unit: str, show: bool, callback: Callback | None):
+    def __init__(self, total: int, desc: str, unit: str, show: bool | str, callback: Callback | None):
         self.total = int(total)
         self.step = 0
         self.callback = callback
         self.stop_requested = False
         self._bar = None
-        if show:
+        self._log = show == "log"
+        self._desc, self._unit = desc, unit
+        self._t0 = self._last = time.perf_counter()
+        self._interval = progress_interval()
+        if show is True:
             from tqdm.auto import tqdm
 
             self._bar = tqdm(total=self.total, desc=desc, unit=unit, leave=False, dynamic_ncols=True)
+
+    def _log_line(self) -> None:
+        now = time.perf_counter()
+        if now - self._last < self._interval:
+            return
+        self._last = now
+        pct = f" ({100.0 * self.step / self.total:.0f} %)" if self.total > 0 else ""
+        print(f"imgkit: {self._desc}: {self.step}/{self.total} {self._unit}{pct}, "
+              f"{now - self._t0:.1f} s elapsed", file=sys.stderr, flush=True)
 
     def update(self, n: int = 1, state: dict[str, Any] | None = None) -> bool:
         self.step += int(n)
         if self._bar is not None:
             self._bar.update(n)
+        elif self._log:
+            self._log_line()
         if self.callback is not None:
             if self.callback(self.step, self.total, state if state is not None else {}) is True:
                 self.stop_requested = True
@@ -94,8 +131,8 @@ class RunContext:
         NumPy, or CuPy for Numba methods on a real GPU.
     seed : int
         Seed of every random choice (already drawn if the caller passed None).
-    progress : bool
-        Show a progress bar.
+    progress : bool or "log"
+        Show a progress bar (``"log"``: periodic progress lines on stderr).
     callback : callable or None
         ``callback(step, total, state)``; returning ``True`` stops the run early.
     return_info : bool
@@ -107,7 +144,7 @@ class RunContext:
     device: str
     xp: ModuleType = np
     seed: int = 0
-    progress: bool = False
+    progress: bool | str = False
     callback: Callback | None = None
     timings: dict[str, float] = field(default_factory=dict)
     return_info: bool = True

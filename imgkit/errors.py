@@ -17,7 +17,11 @@ class                          also derives from      raised for
 :class:`WeightsFormatError`    ``ValueError``         a weights file that cannot be read
 :class:`ImageFileError`        ``OSError``            an image file that cannot be read/written
 :class:`ImageFileNotFoundError` ``FileNotFoundError`` a missing image file or output folder
+:class:`ImageTooLargeError`    ``OSError``            a file declaring more pixels than the limit
 =============================  =====================  ==========================================
+
+Warnings (not errors: the run goes on) derive from :class:`ImgkitWarning` (a ``UserWarning``):
+:class:`MaskWarning` for a suspicious mask (empty, mostly hole, JPEG-like grey levels).
 
 Messages say what was wrong, what was expected and, where there is one, how to fix it.
 """
@@ -28,10 +32,13 @@ __all__ = [
     "DeviceUnavailableError",
     "ImageFileError",
     "ImageFileNotFoundError",
+    "ImageTooLargeError",
     "ImgkitError",
+    "ImgkitWarning",
     "InvalidImageError",
     "InvalidMaskError",
     "InvalidOptionError",
+    "MaskWarning",
     "MissingDependencyError",
     "NoSourceError",
     "UnknownMethodError",
@@ -89,3 +96,15 @@ class ImageFileError(ImgkitError, OSError):
 
 class ImageFileNotFoundError(ImageFileError, FileNotFoundError):
     """An image file, or the folder an output should go to, does not exist."""
+
+
+class ImageTooLargeError(ImageFileError):
+    """An image file declares more pixels than the decoded-pixel limit allows."""
+
+
+class ImgkitWarning(UserWarning):
+    """Base class of imgkit's warnings."""
+
+
+class MaskWarning(ImgkitWarning):
+    """A mask looks suspicious: empty, mostly hole, or with JPEG-like grey levels."""

@@ -27,7 +27,7 @@ from typing import Any
 
 from .errors import InvalidOptionError, MissingDependencyError, UnknownMethodError
 
-__all__ = ["TASKS", "MethodSpec", "Option", "get_method", "list_methods", "register"]
+__all__ = ["REGION_OPTIONS", "TASKS", "MethodSpec", "Option", "get_method", "list_methods", "register"]
 
 TASKS = ("inpaint", "stylize", "analogy")
 FAMILIES = ("classical", "deep")
@@ -158,16 +158,13 @@ class Option:
                     return self.validate(True, method)
                 if low in ("0", "false", "no", "off"):
                     return self.validate(False, method)
-            elif t is int:
+            elif t is int or t is float:
                 try:
-                    return self.validate(int(text), method)
+                    number = t(text)
                 except ValueError:
-                    pass
-            elif t is float:
-                try:
-                    return self.validate(float(text), method)
-                except ValueError:
-                    pass
+                    continue
+                # parsed: a range error is reported as such, not as "cannot be parsed"
+                return self.validate(number, method)
         if str in self.types or object in self.types:
             return self.validate(text, method)
         raise self._fail(method, text, "cannot be parsed from the command line")
@@ -265,6 +262,27 @@ class MethodSpec:
         }
 
 
+def _region_options(default: str) -> tuple[Option, ...]:
+    """Options every inpainting method accepts; :func:`imgkit.inpaint` handles them itself."""
+    return (
+        Option("region", default, "'crop': fill each group of holes on its bounding box plus a "
+               "context margin, at full resolution, and paste back exactly; 'auto': crop on images "
+               "over 1 megapixel (big photos with small holes), else the whole image; 'full': "
+               "always the whole image", type=str, choices=("auto", "crop", "full")),
+        Option("region_margin", None, "context margin around each hole's bounding box with "
+               "region='auto', in pixels (None: the hole's longer side, at least 64)", type=int,
+               low=0, high=1_000_000, nullable=True),
+        Option("mask_dilate", 0, "grow the hole by this many pixels (a disk) before filling, to "
+               "cover halos and soft edges of the object", type=int, low=0, high=10_000),
+        Option("mask_feather", 0, "blend the fill into the photo over a soft edge this many "
+               "pixels wide outside the hole (0: hard edge); known pixels farther out stay "
+               "exact", type=int, low=0, high=10_000),
+    )
+
+
+#: Names of the options :func:`imgkit.inpaint` handles for every inpainting method.
+REGION_OPTIONS = tuple(o.name for o in _region_options("full"))
+
 _REGISTRY: dict[tuple[str, str], MethodSpec] = {}
 _LOADED = False
 
@@ -280,12 +298,30 @@ def register(
     devices: tuple[str, ...] = ("cpu",),
     backend: str = "numpy",
     requires: tuple[tuple[str, str], ...] = (),
+    region: str | None = None,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Decorator registering ``func`` as method ``name`` of ``task``."""
+    """Decorator registering ``func`` as method ``name`` of ``task``.
+
+    Inpainting methods also get the options of :data:`REGION_OPTIONS` (``region``,
+    ``region_margin``, ``mask_dilate``, ``mask_feather``), which :func:`imgkit.inpaint` applies
+    around the method; ``region`` gives the default of the ``region`` option: ``"auto"`` (work on
+    each hole's neighbourhood) or ``"full"``; None: ``"auto"`` for deep methods, else ``"full"``.
+    Exemplar methods should pass ``"auto"``.
+    """
     if task not in TASKS:
         raise ValueError(f"task must be one of {TASKS}, got {task!r}")
     if family not in FAMILIES:
         raise ValueError(f"family must be one of {FAMILIES}, got {family!r}")
+
+    all_options = tuple(options)
+    if task == "inpaint":
+        default = region or ("auto" if family == "deep" else "full")
+        if default not in ("auto", "full"):
+            raise ValueError(f"region must be 'auto' or 'full', got {region!r}")
+        clash = [o.name for o in all_options if o.name in REGION_OPTIONS]
+        if clash:
+            raise ValueError(f"method {name!r} declares {clash}, which imgkit.inpaint provides itself")
+        all_options += _region_options(default)
 
     def deco(func: Callable[..., Any]) -> Callable[..., Any]:
         key = (task, name)
@@ -298,7 +334,7 @@ def register(
             devices=tuple(devices),
             reference=reference,
             summary=summary,
-            options=tuple(options),
+            options=all_options,
             func=func,
             backend=backend,
             requires=tuple(requires),

@@ -5,3 +5,7 @@ devices policy or option parsing, and import nothing from the rest of imgkit. Ea
 has a private ``numba.njit`` kernel and a private ``numba.cuda.jit`` kernel side by side, with
 one public wrapper each. Tunables live in :mod:`imgkit.kernels.config`.
 """
+
+from ._cache import configure as _configure_cache
+
+_configure_cache()  # before any kernel module compiles with cache=True (see _cache.py)

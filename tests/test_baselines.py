@@ -97,7 +97,9 @@ def test_return_info(case):
     _, info = imgkit.inpaint(img, m, method="ns", return_info=True, seed=5)
     assert isinstance(info, imgkit.Info)
     assert info.method == "ns" and info.task == "inpaint" and info.device == "cpu"
-    assert info.seed == 5 and info.options == {"radius": 3.0}
+    assert info.seed == 5 and info.options == {"radius": 3.0, "region": "full", "region_margin": None,
+                                               "mask_dilate": 0, "mask_feather": 0}
+    assert info.regions == [(0, img.shape[0], 0, img.shape[1])]
     assert info.timings["total"] > 0
 
 

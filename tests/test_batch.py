@@ -147,7 +147,8 @@ def test_folder_equals_single_calls(photos, expected, client, tmp_path):
     for r in recs:
         img, mask = photos / "images" / f"{r['key']}.png", photos / "masks" / f"{r['key']}.png"
         assert (r["status"], r["method"], r["options"], r["seed"], r["seed_used"], r["error"]) == \
-            ("done", "telea", {"radius": 3.0}, SEED, SEED, None)
+            ("done", "telea", {"radius": 3.0, "region": "full", "region_margin": None, "mask_dilate": 0,
+                               "mask_feather": 0}, SEED, SEED, None)
         assert [(i["path"], i["size"], i["mtime_ns"]) for i in r["inputs"]] == [
             (str(p), p.stat().st_size, p.stat().st_mtime_ns) for p in (img, mask)]
         assert r["output"] == f"{r['key']}.png"
@@ -365,7 +366,8 @@ def test_cli_end_to_end_on_a_local_cluster(photos, tmp_path, capsys):
         want = np.round(imgkit.inpaint(img, mask, method="telea", radius=5) * 255).astype(np.uint8)
         np.testing.assert_array_equal(imgkit.load_image(out / f"{name}.png"), want)
     recs = batch.read_manifest(out)
-    assert [r["options"] for r in recs] == [{"radius": 5.0}] * 3
+    assert [r["options"] for r in recs] == [{"radius": 5.0, "region": "full", "region_margin": None,
+                                             "mask_dilate": 0, "mask_feather": 0}] * 3
     assert {r["threads"] for r in recs} == {batch._cores()}  # one worker gets every core
     assert main(argv) == 2 and "--resume" in capsys.readouterr().err
     assert main([*argv, "--resume"]) == 0

@@ -184,7 +184,8 @@ def test_listed_with_both_devices():
     spec = imgkit.get_method("criminisi", "inpaint")
     assert spec.devices == ("cpu", "cuda") and spec.family == "classical"
     assert spec.defaults == {"patch_size": 9, "search": "full", "priority": "product",
-                             "color_space": "lab"}
+                             "color_space": "lab", "region": "auto", "region_margin": None,
+                             "mask_dilate": 0, "mask_feather": 0}
     assert spec.option("search").parse("12", "criminisi") == 12
     assert spec.option("search").parse("full", "criminisi") == "full"
 

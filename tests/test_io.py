@@ -92,19 +92,22 @@ def test_save_bad_image_leaves_no_file(tmp_path):
 
 
 def test_save_is_atomic_on_writer_failure(tmp_path, astronaut64, monkeypatch):
-    import cv2
+    import errno
+    import os
+
+    import imgkit.io as kio
 
     target = tmp_path / "a.png"
     imgkit.save_image(target, astronaut64)
     before = target.read_bytes()
+    real_write = os.write
 
-    def boom(path, arr):
-        with open(path, "wb") as f:
-            f.write(b"partial")
-        raise cv2.error("disk full")
+    def boom(fd, data):
+        real_write(fd, bytes(data[:10]))
+        raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(cv2, "imwrite", boom)
-    with pytest.raises(ImageFileError, match="disk full"):
+    monkeypatch.setattr(kio.os, "write", boom)
+    with pytest.raises(ImageFileError, match="No space left"):
         imgkit.save_image(target, np.zeros((3, 3)))
     assert target.read_bytes() == before
     assert [p.name for p in tmp_path.iterdir()] == ["a.png"]

@@ -124,7 +124,8 @@ def test_listed():
     assert spec.family == "deep" and spec.backend == "torch"
     assert "Suvorov" in spec.reference and "WACV 2022" in spec.reference
     assert spec.devices == ("cpu", "cuda")
-    assert spec.defaults == {"weights": None, "max_size": 1280}
+    assert spec.defaults == {"weights": None, "max_size": 1280, "region": "auto", "region_margin": None,
+                             "mask_dilate": 0, "mask_feather": 0}
 
 
 def test_contract_padding_and_compositing(models, case):

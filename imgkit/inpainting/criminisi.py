@@ -122,6 +122,7 @@ def _valid_sources(xp, hole, p):
 
 @register(
     "criminisi", task="inpaint", family="classical", backend="numba", devices=("cpu", "cuda"),
+    region="auto",
     reference="A. Criminisi, P. Pérez, K. Toyama, 'Region Filling and Object Removal by "
               "Exemplar-Based Image Inpainting', IEEE Trans. Image Processing 13(9), 2004",
     summary="exemplar patches copied in priority order (structure first); exact exhaustive "

@@ -288,6 +288,7 @@ class _Level:
 
 @register(
     "patchmatch", task="inpaint", family="classical", backend="numba", devices=("cpu", "cuda"),
+    region="auto",
     reference="Y. Wexler, E. Shechtman, M. Irani, 'Space-Time Completion of Video', IEEE TPAMI "
               "29(3), 2007; C. Barnes, E. Shechtman, A. Finkelstein, D. B. Goldman, 'PatchMatch: "
               "A Randomized Correspondence Algorithm for Structural Image Editing', SIGGRAPH 2009",
