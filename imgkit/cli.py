@@ -6,6 +6,8 @@
     imgkit stylize CONTENT --style STYLE [--style STYLE ...] -o OUT [--method M] [--OPTION VALUE ...]
     imgkit analogy A A_PRIME B -o OUT [--method M] [--OPTION VALUE ...]
     imgkit methods [--task T] [--json]
+    imgkit app [--host 127.0.0.1] [--port 8000]          (the web app; needs imgkit[app])
+    imgkit gallery --out DIR [--slow]                     (the comparisons as a static page)
     imgkit --version
 
 Method options are given as ``--name value`` (``--patch-size 9`` or ``--patch_size=9``);
@@ -76,6 +78,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("a_prime", type=Path, help="example output A'")
     p.add_argument("b", type=Path, help="new input B")
     _common(p, "analogy")
+
+    # parsed by imgkit.app.cli (listed here for --help)
+    sub.add_parser("app", help="start the local web app (imgkit app --help)", add_help=False)
+    sub.add_parser("gallery", help="write method comparisons as a static HTML page", add_help=False)
 
     p = sub.add_parser("methods", help="list the available methods and their options")
     p.add_argument("--task", choices=_TASK_COMMANDS, default=None)
@@ -176,6 +182,10 @@ def main(argv: list[str] | None = None) -> int:
             from .batch import cli_main
 
             return cli_main(argv[1:])
+        if argv and argv[0] in ("app", "gallery"):
+            from .app.cli import main as app_main
+
+            return app_main(argv[0], argv[1:])
         args, extra = parser.parse_known_args(argv)
         if args.command is None:
             parser.print_help()

@@ -158,16 +158,13 @@ class Option:
                     return self.validate(True, method)
                 if low in ("0", "false", "no", "off"):
                     return self.validate(False, method)
-            elif t is int:
+            elif t is int or t is float:
                 try:
-                    return self.validate(int(text), method)
+                    value = t(text)
                 except ValueError:
-                    pass
-            elif t is float:
-                try:
-                    return self.validate(float(text), method)
-                except ValueError:
-                    pass
+                    continue
+                # a number of the right type: its own error (range, odd, ...) is the answer
+                return self.validate(value, method)
         if str in self.types or object in self.types:
             return self.validate(text, method)
         raise self._fail(method, text, "cannot be parsed from the command line")
