@@ -121,7 +121,7 @@ class Job:
             "task": self.task,
             "state": self.state,
             "position": position,
-            "progress": round(self.progress(), 4),
+            "progress": round(self.progress(), 6),
             "seed": self.seed,
             "runs": [
                 {
