@@ -537,7 +537,13 @@ class Picker {
     setupDrop(this.wrap, (f) => this.fromFile(f));
   }
   get loaded() { return this.canvas.width > 0; }
-  set(img) { drawFitted(this.canvas, img, Number(this.maxSide.value)); this.wrap.classList.add("has-image"); }
+  set(img) {
+    drawFitted(this.canvas, img, Number(this.maxSide.value));
+    const w = this.canvas.width, h = this.canvas.height;   // small images are shown enlarged
+    const s = Math.min(4, Math.max(1, Math.min((this.wrap.clientWidth - 8) / w, 240 / h)));
+    this.canvas.style.width = `${Math.round(w * s)}px`;
+    this.wrap.classList.add("has-image");
+  }
   async fromFile(f) {
     try { showError(this.errorBox, ""); this.set(await loadImageFromBlob(f)); } catch (err) { showError(this.errorBox, err.message); }
   }
