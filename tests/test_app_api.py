@@ -390,3 +390,34 @@ def test_samples(client):
 def test_loopback():
     assert is_loopback("127.0.0.1") and is_loopback("localhost") and is_loopback("::1")
     assert not is_loopback("0.0.0.0") and not is_loopback("192.168.1.4")
+
+
+def test_type_is_read_from_the_header_not_the_name(client, photo):
+    img, mask = photo
+    ok, jpg = cv2.imencode(".jpg", np.round(img[:, :, ::-1] * 255).astype(np.uint8))
+    assert ok
+    files = {"image": ("photo.png", jpg.tobytes(), "image/png"),      # a JPEG named .png
+             "mask": ("mask.bmp", png(mask.astype(np.float32)), "image/bmp")}
+    job = client.post("/api/inpaint", files=files, data={"methods": "telea", "wait": "true"}).json()
+    assert job["state"] == "done" and job["runs"][0]["state"] == "done"
+
+
+@pytest.mark.usefixtures("one_torch_thread")
+def test_shutdown_cancels_running_jobs(photo):
+    pytest.importorskip("torch")
+    img, mask = photo
+    app = create_app()
+    opts = {"dip": {"iterations": 100000, "depth": 2, "channels": 4, "skip_channels": 0}}
+    with TestClient(app, raise_server_exceptions=False) as c:
+        job = c.post("/api/inpaint", files=inpaint_files(img, mask),
+                     data={"methods": "dip", "options": json.dumps(opts)}).json()
+        t0 = time.monotonic()
+        while c.get(f"/api/jobs/{job['id']}").json()["state"] != "running":
+            assert time.monotonic() - t0 < 60
+            time.sleep(0.05)
+    jobs = app.state.jobs
+    t0 = time.monotonic()
+    while jobs._worker.is_alive():       # the worker stops at the method's next step
+        assert time.monotonic() - t0 < 60
+        time.sleep(0.05)
+    assert jobs.get(job["id"]).state == "cancelled"

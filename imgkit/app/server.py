@@ -23,11 +23,13 @@ every error is answered as ``{"error": message}`` without a stack trace.
 """
 
 
+import contextlib
 import ipaddress
 import json
 import logging
 import re
 import secrets
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -205,11 +207,15 @@ def create_app(
     # a request holds at most a few files; refuse bigger bodies before they are parsed
     max_body = 4 * limits.max_bytes + 2**20
 
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Any) -> AsyncIterator[None]:
+        yield
+        jobs.close()  # cancel what runs, stop the worker
+
     app = FastAPI(title="imgkit", version=__version__, docs_url=None, redoc_url=None,
-                  openapi_url=None, debug=False)
+                  openapi_url=None, debug=False, lifespan=lifespan)
     app.state.jobs = jobs
     app.state.limits = limits
-    app.router.add_event_handler("shutdown", jobs.close)
 
     def error(status: int, message: str) -> JSONResponse:
         return JSONResponse({"error": message}, status_code=status)
