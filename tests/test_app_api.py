@@ -338,7 +338,7 @@ def test_dip_panel_shows_snapshots_and_loss(client, photo):
 
 
 def test_stylize_analogy_panel(client):
-    content, style = data.photo("chelsea", 40), data.photo("immunohistochemistry", 40)
+    content, style = data.photo("chelsea", 40), data.photo("immunohistochemistry", 56)
     r = client.post("/api/stylize", files={"content": ("c.png", png(content), "image/png"),
                                            "style": ("s.png", png(style), "image/png")},
                     data={"methods": "analogy", "seed": "0", "wait": "true"})
@@ -350,6 +350,13 @@ def test_stylize_analogy_panel(client):
     panel = client.get(run["explain"]).json()
     caps = [f["caption"] for f in panel["figures"]]
     assert caps[0].startswith("Source map") and caps[2].startswith("Coherence map")
+    import base64
+
+    source, key = (decode(base64.b64decode(f["frames"][0].split(",", 1)[1])) for f in panel["figures"][:2])
+    assert source.shape == (40, 40, 3) and key.shape == (56, 56, 3)   # positions in A (the style)
+    # every output pixel's colour is the key's colour at its source: it appears in the key
+    key_colours = {tuple(c) for c in key.reshape(-1, 3)}
+    assert all(tuple(c) in key_colours for c in source.reshape(-1, 3))
     assert "Hertzmann" in panel["paper"]
     r = client.post("/api/stylize", files={"content": ("c.png", png(content), "image/png")},
                     data={"methods": "analogy"})

@@ -544,6 +544,8 @@ def explain(
         figures = _gatys(info, list(intermediates or []))
     elif kind == "analogy":
         src = inputs.get("style", inputs.get("a"))
+        if isinstance(src, (list, tuple)):  # several style images: the analogy learns from the first
+            src = src[0] if src else None
         shape = None if src is None else tuple(np.shape(to_numpy(src))[:2])
         figures = _analogy(info, shape)
     if kind is not None:
