@@ -92,6 +92,7 @@ def test_gallery_cli(tmp_path, capsys):
         (["--option", "telea.radius=0"], "option 'radius' of method 'telea' must be ≥ 1"),
         (["--photos", "../../etc/passwd"], "unknown sample"),
         (["--masks", "round"], "unknown mask kind"),
+        (["--torch-threads", "0"], "--torch-threads must be ≥ 1"),
     ):
         target = tmp_path / "bad"
         rc = main(["gallery", "--out", str(target), "--style-methods", "", *argv])

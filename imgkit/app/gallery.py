@@ -7,9 +7,10 @@ against the real photo (inpainting), and its "How it works" panel (:mod:`imgkit.
 the same figures the app shows, written as PNG/SVG files beside ``index.html``. The page needs
 no server and no network; a few lines of inline JavaScript play the animations.
 
-The defaults keep the page fast to build (96-pixel images; Deep Image Prior and Gatys with few
-steps: about a minute on two CPU cores); ``--slow`` adds the slow methods at their registry
-defaults, and ``--methods`` / ``--option`` choose anything else.
+The defaults keep the page fast to build (two 96-pixel photos, one style pair; Deep Image Prior
+and Gatys with few steps: 159 s on a 2-core machine busy at load ~20 with one PyTorch thread);
+``--slow`` adds the slow methods at their registry defaults, and ``--methods`` / ``--option``
+choose anything else.
 """
 
 from __future__ import annotations
@@ -134,8 +135,11 @@ h1{font-size:22px}h2{font-size:18px;margin-top:28px;border-bottom:1px solid #d6d
 .card h3{margin:0 0 4px;font-size:15px}.meta{color:#667085;font-size:12px}
 .family{font-size:11px;color:#fff;border-radius:9px;padding:0 6px}
 .classical{background:#0f766e}.deep{background:#7c3aed}.error{color:#b42318}
-details{margin-top:6px}details[open]{grid-column:1/-1}
-figure{margin:8px 0}figure img.view{width:100%;max-width:420px;display:block;border:1px solid #d6dae1}
+details.how{margin:6px 0;border:1px solid #d6dae1;border-radius:8px;padding:4px 8px}
+details.how summary{cursor:pointer;font-weight:600}.card{overflow-wrap:anywhere}
+.figs{display:grid;grid-template-columns:repeat(auto-fill,minmax(220px,1fr));gap:12px}
+figure{margin:8px 0;min-width:0}
+figure img.view{width:100%;max-width:420px;display:block;border:1px solid #d6dae1}
 figure.pixelated img{image-rendering:pixelated}figcaption{font-size:12px;color:#667085}
 .frames{display:flex;gap:3px;overflow-x:auto}.frames img{height:40px;cursor:pointer}
 .paper{font-size:12px;color:#667085}
@@ -155,9 +159,10 @@ document.querySelectorAll('figure[data-kind=animation]').forEach(function(f){
 
 def _explain_html(ex: dict[str, Any]) -> str:
     e = html.escape
-    parts = [f"<details><summary>How it works</summary><p>{e(ex['text'])}</p>"]
+    parts = [f"<details class=how><summary>How {e(ex['method'])} works</summary><p>{e(ex['text'])}</p>"]
     if ex.get("paper"):
         parts.append(f"<p class=paper>Paper: {e(ex['paper'])}</p>")
+    parts.append("<div class=figs>")
     for fig in ex["figures"]:
         cls = "pixelated" if fig["pixelated"] else ""
         frames = fig["frames"]
@@ -170,6 +175,7 @@ def _explain_html(ex: dict[str, Any]) -> str:
                          for src, lab in zip(frames, labels))
             parts.append("</div>")
         parts.append(f"<figcaption>{e(fig['caption'])}</figcaption></figure>")
+    parts.append("</div>")
     facts = "".join(f"{e(k)}: {e(v)}<br>" for k, v in ex.get("facts", {}).items())
     parts.append(f"<p class=meta>{facts}</p></details>")
     return "".join(parts)
@@ -187,8 +193,13 @@ def _card(entry: GalleryEntry) -> str:
     if opts:
         meta += f" · {opts}"
     body = f"<img class=result src='{e(entry.image)}' alt='{e(entry.method)} result'>"
-    return (f"<div class=card>{head}{body}<div class=meta>{e(meta)}</div>"
-            f"{_explain_html(entry.explain) if entry.explain else ''}</div>")
+    return f"<div class=card>{head}{body}<div class=meta>{e(meta)}</div></div>"
+
+
+def _row(cards: list[str], entries: list[GalleryEntry]) -> str:
+    """Results side by side, then their "How it works" panels under the row."""
+    panels = "".join(_explain_html(x.explain) for x in entries if x.explain)
+    return f"<div class=row>{''.join(cards)}</div><div class=panels>{panels}</div>"
 
 
 def _input_card(title: str, src: str) -> str:
@@ -203,7 +214,7 @@ def build_gallery(
     *,
     size: int = 96,
     photos: Sequence[str] = ("astronaut", "coffee"),
-    masks: Sequence[str] = ("box", "thick"),
+    masks: Sequence[str] = ("thick",),
     methods: Sequence[str] = DEFAULT_INPAINT,
     style_methods: Sequence[str] = DEFAULT_STYLE,
     contents: Sequence[str] = ("chelsea",),
@@ -298,18 +309,20 @@ def build_gallery(
                 shown[mask] = 0.5 * shown[mask] + 0.5 * np.array([1.0, 0.0, 0.25], np.float32)
                 (img_dir / f"{prefix}-input.png").write_bytes(encode_png(shown))
                 cards = [_input_card(f"{photo_name}, {kind} hole", f"img/{prefix}-input.png")]
+                entries: list[GalleryEntry] = []
                 for spec in ip_specs:
                     say(f"inpaint {photo_name}/{kind}: {spec.name} …")
                     entry = _run("inpaint", spec, {"image": truth, "mask": mask}, plan[spec.name],
                                  seed, img_dir, prefix, truth)
                     cards.append(_card(entry))
+                    entries.append(entry)
                     record.append({"task": "inpaint", "case": f"{photo_name}/{kind}",
                                    "method": spec.name, "family": spec.family,
                                    "seconds": round(entry.seconds, 4),
                                    "hole_psnr": None if entry.psnr is None else round(entry.psnr, 3),
                                    "options": plan[spec.name], "error": entry.error})
                 sections.append(f"<h3>{html.escape(photo_name)} — {html.escape(kind)} hole</h3>"
-                                f"<div class=row>{''.join(cards)}</div>")
+                                f"{_row(cards, entries)}")
     if st_specs:
         sections.append("<h2>Style transfer: example-based and optimisation-based</h2>")
         for c_name in contents:
@@ -321,16 +334,18 @@ def build_gallery(
                 (img_dir / f"{prefix}-style.png").write_bytes(encode_png(style))
                 cards = [_input_card(f"content: {c_name}", f"img/{prefix}-content.png"),
                          _input_card(f"style: {s_name}", f"img/{prefix}-style.png")]
+                entries = []
                 for spec in st_specs:
                     say(f"stylize {c_name}/{s_name}: {spec.name} …")
                     entry = _run("stylize", spec, {"content": content, "style": style}, plan[spec.name],
                                  seed, img_dir, prefix, None)
                     cards.append(_card(entry))
+                    entries.append(entry)
                     record.append({"task": "stylize", "case": f"{c_name}/{s_name}", "method": spec.name,
                                    "family": spec.family, "seconds": round(entry.seconds, 4),
                                    "options": plan[spec.name], "error": entry.error})
                 sections.append(f"<h3>{html.escape(c_name)} in the style of {html.escape(s_name)}</h3>"
-                                f"<div class=row>{''.join(cards)}</div>")
+                                f"{_row(cards, entries)}")
     total = time.perf_counter() - t_all
     intro = (f"<p>Built by <code>imgkit gallery</code> (imgkit {html.escape(__version__)}) in "
              f"{total:.0f} s at {size}×{size} pixels, seed {seed}. Times are wall-clock seconds on "
@@ -370,7 +385,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, type=Path, help="folder to write (index.html, img/)")
     p.add_argument("--size", type=int, default=96, help="side of the sample images (default 96)")
     p.add_argument("--photos", default="astronaut,coffee", help="inpainting photos (comma-separated)")
-    p.add_argument("--masks", default="box,thick", help="hole kinds: box, strokes, thick, blobs")
+    p.add_argument("--masks", default="thick", help="hole kinds: box, strokes, thick, blobs")
     p.add_argument("--methods", default=",".join(DEFAULT_INPAINT),
                    help="inpainting methods (comma-separated; empty: none)")
     p.add_argument("--style-methods", default=",".join(DEFAULT_STYLE),
@@ -382,6 +397,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--slow", action="store_true",
                    help=f"add {', '.join(SLOW_INPAINT)} and run every method at its registry "
                         f"defaults (DIP 1200 steps, Gatys 200)")
+    p.add_argument("--torch-threads", type=int, default=None,
+                   help="threads of PyTorch's CPU ops (default: PyTorch's choice; 1 is much faster "
+                        "on a machine busy with other work)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--overwrite", action="store_true", help="replace an existing index.html")
     return p
@@ -392,6 +410,12 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     from ..registry import get_method
 
+    if args.torch_threads is not None:
+        if args.torch_threads < 1:
+            raise InvalidOptionError(f"--torch-threads must be ≥ 1; got {args.torch_threads}")
+        from .._torch import require_torch
+
+        require_torch().set_num_threads(args.torch_threads)
     options: dict[str, dict[str, Any]] = {}
     for text in args.option:
         method, name, value = _parse_option(text)
