@@ -428,3 +428,18 @@ def test_shutdown_cancels_running_jobs(photo):
         assert time.monotonic() - t0 < 60
         time.sleep(0.05)
     assert jobs.get(job["id"]).state == "cancelled"
+
+
+def test_cross_origin_posts_and_foreign_hosts_are_refused(photo):
+    img, mask = photo
+    app = create_app(allowed_hosts=["testserver", "127.0.0.1"])
+    with TestClient(app, raise_server_exceptions=False) as c:
+        files = inpaint_files(img, mask)
+        r = c.post("/api/inpaint", files=files, data={"methods": "telea"},
+                   headers={"origin": "http://evil.example"})
+        assert r.status_code == 403 and "cross-origin request" in r.json()["error"]
+        r = c.post("/api/inpaint", files=files, data={"methods": "telea", "wait": "true"},
+                   headers={"origin": "http://testserver"})
+        assert r.status_code == 200 and r.json()["state"] == "done"
+        r = c.get("/api/methods", headers={"host": "evil.example"})
+        assert r.status_code == 400 and "answers to testserver, 127.0.0.1 only" in r.json()["error"]

@@ -53,7 +53,7 @@ def server():
 
     from imgkit.app import create_app
 
-    app = create_app(job_timeout=600.0)
+    app = create_app(job_timeout=600.0, allowed_hosts=["127.0.0.1"])  # as `imgkit app` binds
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))

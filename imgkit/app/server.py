@@ -32,6 +32,7 @@ import secrets
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Annotated, Any
+from urllib.parse import urlsplit
 
 from ..errors import ImgkitError, InvalidOptionError, MissingDependencyError
 from .jobs import JobManager, Run
@@ -169,6 +170,7 @@ def create_app(
     max_queue: int = 4,
     job_timeout: float | None = 600.0,
     device: str = "auto",
+    allowed_hosts: list[str] | None = None,
 ) -> Any:
     """Build the app.
 
@@ -182,6 +184,10 @@ def create_app(
         Seconds a job may run before its methods are stopped (see :class:`JobManager`).
     device : {"auto", "cpu", "cuda"}
         Where methods run.
+    allowed_hosts : list of str, optional
+        Host names the server answers to (the ``Host`` header); others get ``400``. :func:`serve`
+        gives ``localhost``, ``127.0.0.1`` and ``::1`` when bound to the loopback interface, so
+        that a web page on another site cannot reach the app through DNS rebinding. Default: any.
 
     Returns
     -------
@@ -243,6 +249,14 @@ def create_app(
 
     @app.middleware("http")
     async def _session_and_size(request: Request, call_next: Any) -> Any:
+        if allowed_hosts is not None and request.url.hostname not in allowed_hosts:
+            return error(400, f"this server answers to {', '.join(allowed_hosts)} only")
+        origin = request.headers.get("origin")
+        if request.method not in ("GET", "HEAD", "OPTIONS") and origin is not None:
+            # a form posted by a page of another site (the browser sends its Origin)
+            if urlsplit(origin).netloc != request.headers.get("host", ""):
+                return error(403, f"cross-origin request from {origin!r} refused: use the imgkit "
+                                  f"page itself, or a script (which sends no Origin header)")
         length = request.headers.get("content-length")
         if length is not None:
             try:
@@ -422,6 +436,8 @@ def serve(host: str = "127.0.0.1", port: int = 8000, *, open_browser: bool = Fal
         import uvicorn
     except ImportError:
         raise MissingDependencyError("the web app needs uvicorn: pip install \"imgkit[app]\"") from None
+    if is_loopback(host) and "allowed_hosts" not in kwargs:
+        kwargs["allowed_hosts"] = ["localhost", "127.0.0.1", "::1"]
     app = create_app(**kwargs)
     url = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}/"
     if not is_loopback(host):
