@@ -12,13 +12,17 @@ Modules
 uploads
     Checks on uploaded files (size, type, decoded pixels) before anything is decoded.
 explain
-    The "How it works" figures of a result, built from ``return_info``.
+    The "How it works" panel of a result, built from ``return_info``.
+pictures
+    Colour maps, position colours, SVG line charts and PNG encoding for the panels.
 jobs
     One job per browser session, a small FIFO queue, one worker, progress and cancel.
 server
     The FastAPI application (:func:`create_app`) and :func:`serve`.
 gallery
-    ``imgkit gallery --out DIR``.
+    The static comparison page (:func:`imgkit.app.gallery.build_gallery`).
+cli
+    The ``imgkit app`` and ``imgkit gallery`` verbs.
 """
 
 from __future__ import annotations

@@ -15,7 +15,6 @@ choose anything else.
 
 from __future__ import annotations
 
-import argparse
 import html
 import json
 import time
@@ -28,8 +27,7 @@ import numpy as np
 
 from ..errors import ImgkitError, InvalidOptionError
 
-__all__ = ["DEFAULT_INPAINT", "DEFAULT_STYLE", "FAST_OPTIONS", "GalleryEntry", "build_gallery",
-           "main"]
+__all__ = ["DEFAULT_INPAINT", "DEFAULT_STYLE", "FAST_OPTIONS", "GalleryEntry", "build_gallery"]
 
 #: Inpainting methods of the default page: classical, then deep.
 DEFAULT_INPAINT = ("telea", "biharmonic", "criminisi", "patchmatch", "dip")
@@ -91,9 +89,9 @@ def _run(task: str, spec: Any, inputs: dict[str, np.ndarray], options: dict[str,
     def callback(step: int, total: int, state: dict[str, Any]) -> None:
         img = state.get("image") if isinstance(state, dict) else None
         if img is not None and (step & (step - 1) == 0 or step == total):
-            from .explain import _rgb, _shrink
+            from .pictures import as_rgb, shrink
 
-            captured.append((f"step {step}", _shrink(_rgb(img))))
+            captured.append((f"step {step}", shrink(as_rgb(img))))
 
     entry = GalleryEntry(method=spec.name, family=spec.family, seconds=0.0, image="",
                          options=dict(options))
@@ -361,69 +359,3 @@ def build_gallery(
          "results": record}, indent=1), encoding="utf-8")
     say(f"wrote {index} ({total:.0f} s)")
     return index
-
-
-def _parse_option(text: str) -> tuple[str, str, str]:
-    key, eq, value = text.partition("=")
-    method, dot, name = key.partition(".")
-    if not eq or not dot or not method or not name:
-        raise InvalidOptionError(f"--option {text!r}: expected METHOD.OPTION=VALUE, e.g. dip.iterations=500")
-    return method.strip(), name.strip().replace("-", "_"), value
-
-
-def _split(text: str) -> list[str]:
-    return [t.strip() for t in text.split(",") if t.strip()]
-
-
-def build_parser() -> argparse.ArgumentParser:
-    from ..cli import _Parser
-
-    p = _Parser(
-        prog="imgkit gallery",
-        description="Render classical vs deep comparisons, with their 'How it works' figures, as a "
-                    "static HTML page.")
-    p.add_argument("--out", required=True, type=Path, help="folder to write (index.html, img/)")
-    p.add_argument("--size", type=int, default=96, help="side of the sample images (default 96)")
-    p.add_argument("--photos", default="astronaut,coffee", help="inpainting photos (comma-separated)")
-    p.add_argument("--masks", default="thick", help="hole kinds: box, strokes, thick, blobs")
-    p.add_argument("--methods", default=",".join(DEFAULT_INPAINT),
-                   help="inpainting methods (comma-separated; empty: none)")
-    p.add_argument("--style-methods", default=",".join(DEFAULT_STYLE),
-                   help="style methods (comma-separated; empty: none)")
-    p.add_argument("--contents", default="chelsea", help="style-transfer content photos")
-    p.add_argument("--styles", default="immunohistochemistry", help="style images")
-    p.add_argument("--option", action="append", default=[], metavar="METHOD.OPTION=VALUE",
-                   help="a method option (repeatable), e.g. dip.iterations=1200")
-    p.add_argument("--slow", action="store_true",
-                   help=f"add {', '.join(SLOW_INPAINT)} and run every method at its registry "
-                        f"defaults (DIP 1200 steps, Gatys 200)")
-    p.add_argument("--torch-threads", type=int, default=None,
-                   help="threads of PyTorch's CPU ops (default: PyTorch's choice; 1 is much faster "
-                        "on a machine busy with other work)")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--overwrite", action="store_true", help="replace an existing index.html")
-    return p
-
-
-def main(argv: list[str] | None = None) -> int:
-    """``imgkit gallery``; returns the exit status (errors raise :class:`ImgkitError`)."""
-    args = build_parser().parse_args(argv)
-    from ..registry import get_method
-
-    if args.torch_threads is not None:
-        if args.torch_threads < 1:
-            raise InvalidOptionError(f"--torch-threads must be ≥ 1; got {args.torch_threads}")
-        from .._torch import require_torch
-
-        require_torch().set_num_threads(args.torch_threads)
-    options: dict[str, dict[str, Any]] = {}
-    for text in args.option:
-        method, name, value = _parse_option(text)
-        task = "inpaint" if method in _split(args.methods) else "stylize"
-        spec = get_method(method, task)
-        options.setdefault(method, {})[name] = spec.option(name).parse(value, method)
-    build_gallery(args.out, size=args.size, photos=_split(args.photos), masks=_split(args.masks),
-                  methods=_split(args.methods), style_methods=_split(args.style_methods),
-                  contents=_split(args.contents), styles=_split(args.styles), options=options,
-                  slow=args.slow, seed=args.seed, overwrite=args.overwrite)
-    return 0

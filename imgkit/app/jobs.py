@@ -367,6 +367,6 @@ class JobManager:
 
 
 def _small(img: Any) -> np.ndarray:
-    from .explain import _rgb, _shrink
+    from .pictures import as_rgb, shrink
 
-    return _shrink(_rgb(img), _CAPTURE_SIDE)
+    return shrink(as_rgb(img), _CAPTURE_SIDE)
