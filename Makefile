@@ -9,7 +9,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip --disable-pip-version-check
 STAMP  := $(VENV)/.imgkit-installed
-EXTRAS ?= deep,fast,bench,batch,dev
+EXTRAS ?= deep,fast,bench,batch,app,dev
 
 .PHONY: demo test lint setup clean bench-quick bench corpus
 

@@ -8,6 +8,8 @@
     imgkit methods [--task T] [--json]
     imgkit learn-style PAINTING --photos DIR -o STYLE.npz [--steps N] [--resume] [...]
     imgkit batch TASK ...          (many images at once on Dask: imgkit batch --help)
+    imgkit app [--host 127.0.0.1] [--port 8000]          (the web app; needs imgkit[app])
+    imgkit gallery --out DIR [--slow]                     (the comparisons as a static page)
     imgkit --version
 
 Method options are given as ``--name value`` (``--patch-size 9`` or ``--patch_size=9``);
@@ -97,6 +99,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("a_prime", type=Path, help="example output A'")
     p.add_argument("b", type=Path, help="new input B")
     _common(p, "analogy")
+
+    # parsed by imgkit.app.cli (listed here for --help)
+    sub.add_parser("app", help="start the local web app (imgkit app --help)", add_help=False)
+    sub.add_parser("gallery", help="write method comparisons as a static HTML page", add_help=False)
 
     p = sub.add_parser("methods", help="list the available methods and their options")
     p.add_argument("--task", choices=_TASK_COMMANDS, default=None)
@@ -239,6 +245,10 @@ def main(argv: list[str] | None = None) -> int:
             from .train.style import cli_main as learn_style_main
 
             return learn_style_main(argv[1:])
+        if argv and argv[0] in ("app", "gallery"):
+            from .app.cli import main as app_main
+
+            return app_main(argv[0], argv[1:])
         args, extra = parser.parse_known_args(argv)
         if args.command is None:
             parser.print_help()
