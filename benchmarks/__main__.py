@@ -2,7 +2,8 @@
 
 ::
 
-    python -m benchmarks inpaint|style|analogy|kernels|all [--quick] [--methods M ...]
+    python -m benchmarks inpaint|style|analogy|kernels|all [--split tune|heldout|all] [--quick]
+        [--threads N] [--methods M ...]
         [--sizes N ...] [--images NAME ...] [--variants V ...] [--device cpu|cuda ...]
         [--out DIR] [--resume] [--repeats N] [--budget S] [--max-row-s S]
         [--option METHOD.NAME=VALUE ...] [--no-firstcall] [--no-peers] [--no-metrics]
@@ -37,14 +38,22 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("command", choices=(*TASKS, "all", "report"),
                    help="which benchmark to run ('all' runs the four; 'report' rebuilds the report)")
+    p.add_argument("--split", default="heldout", choices=("tune", "heldout", "all"),
+                   help="corpus split the photos come from (default heldout: the split every "
+                        "reported figure is read from; choose defaults on tune)")
     p.add_argument("--quick", action="store_true",
-                   help="small case set, fewer repeats and cheaper deep settings (a few minutes)")
+                   help="small fixed subset of the split (first photo of a few categories), fewer "
+                        "repeats and cheaper deep settings (a few minutes)")
+    p.add_argument("--threads", type=int, default=1, metavar="N",
+                   help="threads of every method and peer (Numba, torch, OpenMP/BLAS, OpenCV); "
+                        "default 1, the same for everyone; 0 = library defaults")
     p.add_argument("--methods", nargs="+", metavar="NAME",
                    help="only these methods / peers / references (default: all registered + peers)")
     p.add_argument("--sizes", nargs="+", type=int, metavar="PX", help="image sides in pixels")
     p.add_argument("--images", nargs="+", metavar="NAME",
-                   help="photos (skimage.data names via imgkit.data) to use as inpainting images, "
-                        "style contents and analogy B images")
+                   help="photos (corpus or skimage.data names, via imgkit.data.photo) to use as "
+                        "inpainting images, style contents and analogy B images instead of the "
+                        "split's")
     p.add_argument("--variants", nargs="+", metavar="V",
                    help="mask kinds (inpaint), style images (style) or filters (analogy)")
     p.add_argument("--device", nargs="+", default=["cpu"], choices=("cpu", "cuda", "auto"),
@@ -96,7 +105,8 @@ def _list(tasks: list[str], cfg: Any) -> None:
             print(f"kernels: {', '.join(discover()) or 'no benchmarks/speed/speed_*.py module'}")
             continue
         images, variants = cfg.for_task(t)
-        cases = build_cases(t, quick=cfg.quick, images=images, variants=variants, sizes=cfg.sizes)
+        cases = build_cases(t, quick=cfg.quick, images=images, variants=variants, sizes=cfg.sizes,
+                            split=cfg.split)
         cands = build_candidates(t, quick=cfg.quick, names=cfg.methods,
                                  option_overrides=cfg.option_overrides, peers=cfg.peers)
         print(f"{t}: {len(cases)} cases, e.g. {', '.join(c.id for c in cases[:4])}")
@@ -214,15 +224,22 @@ def _run(tasks: list[str], cfg: Any, argv_display: list[str]) -> Path:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from .suite.candidates import parse_option_overrides
-    from .suite.runner import Config
-
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["corpus"]:
         from .suite.corpus import main as corpus_main
 
         return corpus_main(argv[1:])
     args = build_parser().parse_args(argv)
+    if args.command != "report":
+        if args.threads < 0:
+            print(f"error: --threads must be >= 0; got {args.threads}", file=sys.stderr)
+            return 2
+        from .suite.threads import apply_threads
+
+        apply_threads(args.threads)  # before NumPy, Numba, OpenCV and torch are loaded
+    from .suite.candidates import parse_option_overrides
+    from .suite.runner import Config
+
     if args.command == "report":
         from .suite.report import write_report
 
@@ -246,7 +263,8 @@ def main(argv: list[str] | None = None) -> int:
             return 2
     cfg = Config(
         out=args.out or HERE / "results" / ("quick" if args.quick else "full"),
-        quick=args.quick, sizes=tuple(args.sizes) if args.sizes else None,
+        quick=args.quick, split=args.split, threads=args.threads or None,
+        sizes=tuple(args.sizes) if args.sizes else None,
         images=tuple(args.images) if args.images else None,
         variants=tuple(args.variants) if args.variants else None,
         methods=tuple(args.methods) if args.methods else None, devices=tuple(args.device),
