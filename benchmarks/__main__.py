@@ -8,7 +8,8 @@
         [--out DIR] [--resume] [--repeats N] [--budget S] [--max-row-s S]
         [--option METHOD.NAME=VALUE ...] [--no-firstcall] [--no-peers] [--no-metrics]
         [--no-progress] [--list]
-    python -m benchmarks report --out DIR     # rebuild summary.md, plots and grids from the CSVs
+    python -m benchmarks report --out DIR [--readme benchmarks/README.md]
+        # rebuild summary.md, plots and grids from the CSVs (and README's "Which method when")
     python -m benchmarks corpus [--split tune|heldout] [--export DIR]   # the photo corpus
 
 Writes into ``--out`` (default ``benchmarks/results/quick`` or ``benchmarks/results/full``):
@@ -77,6 +78,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="time only; quality columns are reported n/a")
     p.add_argument("--no-progress", dest="progress", action="store_false", help="hide progress bars")
     p.add_argument("--list", action="store_true", help="list cases and candidates, run nothing")
+    p.add_argument("--readme", type=Path, metavar="FILE",
+                   help="report only: also rewrite the generated 'Which method when' block of FILE "
+                        "(e.g. benchmarks/README.md) from the results in --out")
     return p
 
 
@@ -169,8 +173,10 @@ def run(tasks: list[str], cfg: Any, argv_display: list[str]) -> Path:
 
     Raises :class:`OutputBusyError` when another live run writes to ``cfg.out``.
     """
+    from .suite.threads import limited_threads
+
     cfg.out.mkdir(parents=True, exist_ok=True)
-    with _OutLock(cfg.out):
+    with _OutLock(cfg.out), limited_threads(cfg.threads):
         return _run(tasks, cfg, argv_display)
 
 
@@ -230,26 +236,36 @@ def main(argv: list[str] | None = None) -> int:
 
         return corpus_main(argv[1:])
     args = build_parser().parse_args(argv)
-    if args.command != "report":
-        if args.threads < 0:
-            print(f"error: --threads must be >= 0; got {args.threads}", file=sys.stderr)
-            return 2
-        from .suite.threads import apply_threads
+    if args.command == "report":
+        return _report(args)
+    if args.threads < 0:
+        print(f"error: --threads must be >= 0; got {args.threads}", file=sys.stderr)
+        return 2
+    from .suite.threads import limited_threads
 
-        apply_threads(args.threads)  # before NumPy, Numba, OpenCV and torch are loaded
+    # before NumPy, Numba, OpenCV and torch are loaded, so the environment variables count too
+    with limited_threads(args.threads):
+        return _main(args, argv)
+
+
+def _report(args: argparse.Namespace) -> int:
+    from .suite.report import update_readme, write_report
+
+    out = args.out or HERE / "results" / ("quick" if args.quick else "full")
+    present = [t for t in TASKS if (out / f"{t}.csv").exists()]
+    if not present:
+        print(f"error: no benchmark CSV in {out}", file=sys.stderr)
+        return 2
+    print(write_report(out, present))
+    if args.readme is not None:
+        print(update_readme(args.readme, out))
+    return 0
+
+
+def _main(args: argparse.Namespace, argv: list[str]) -> int:
     from .suite.candidates import parse_option_overrides
     from .suite.runner import Config
 
-    if args.command == "report":
-        from .suite.report import write_report
-
-        out = args.out or HERE / "results" / ("quick" if args.quick else "full")
-        present = [t for t in TASKS if (out / f"{t}.csv").exists()]
-        if not present:
-            print(f"error: no benchmark CSV in {out}", file=sys.stderr)
-            return 2
-        print(write_report(out, present))
-        return 0
     tasks = list(TASKS) if args.command == "all" else [args.command]
     try:
         overrides = parse_option_overrides(args.option)

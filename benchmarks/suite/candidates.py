@@ -269,7 +269,7 @@ class _Cv2FindNonZero4:
     def __getattr__(self, name: str) -> Any:
         return getattr(self._cv2, name)
 
-    def findNonZero(self, *args: Any, **kw: Any) -> Any:  # noqa: N802 (OpenCV's name)
+    def findNonZero(self, *args: Any, **kw: Any) -> Any:
         pts = self._cv2.findNonZero(*args, **kw)
         return None if pts is None else pts.reshape(-1, 1, 2)
 

@@ -94,6 +94,18 @@ def _first_per_category(entries: Sequence[Any], categories: Sequence[str]) -> li
     return out
 
 
+def _round_robin(entries: Sequence[Any]) -> list[str]:
+    """Names taken one per category in turn (first of each category, then second, ...), so that any
+    prefix of the list (a run cut short, resumed later) stays stratified by category."""
+    by: dict[str, list[str]] = {}
+    for e in entries:
+        by.setdefault(e.category, []).append(e.name)
+    out: list[str] = []
+    for i in range(max((len(v) for v in by.values()), default=0)):
+        out += [v[i] for v in by.values() if i < len(v)]
+    return out
+
+
 def analogy_a(split: str) -> str:
     """A of the analogy cases of ``split``: its first ``people`` photo (tune: astronaut;
     heldout: grace_hopper; all: astronaut)."""
@@ -106,8 +118,8 @@ def split_images(task: str, split: str, *, quick: bool) -> dict[str, tuple[str, 
 
     Returns ``{"images": ..., "variants": ...}``; ``variants`` only for style (the style images).
 
-    * inpaint: every photo of the split; quick: the first photo of each of
-      :data:`QUICK_CATEGORIES`.
+    * inpaint: every photo of the split, one category after the other in turn (a run cut short
+      stays stratified); quick: the first photo of each of :data:`QUICK_CATEGORIES`.
     * style: styles = the split's :data:`STYLE_CATEGORIES` photos, contents = the first photo of
       each other category; quick: the first content × the first texture and the first graphic.
     * analogy: A = :func:`analogy_a`; B = the first photo of each category other than ``people``
@@ -116,7 +128,7 @@ def split_images(task: str, split: str, *, quick: bool) -> dict[str, tuple[str, 
     entries = _split_entries(split)
     cats = list(dict.fromkeys(e.category for e in entries))
     if task == "inpaint":
-        names = _first_per_category(entries, QUICK_CATEGORIES) if quick else [e.name for e in entries]
+        names = _first_per_category(entries, QUICK_CATEGORIES) if quick else _round_robin(entries)
         return {"images": tuple(names)}
     if task == "style":
         contents = _first_per_category(entries, [c for c in cats if c not in STYLE_CATEGORIES])

@@ -22,9 +22,11 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
-__all__ = ["THREAD_ENV", "apply_threads", "thread_env", "thread_state"]
+__all__ = ["THREAD_ENV", "apply_threads", "limited_threads", "thread_env", "thread_state", "threads_label"]
 
 #: Environment variables that fix a library's thread count when it loads.
 THREAD_ENV = ("NUMBA_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS",
@@ -96,3 +98,30 @@ def threads_label(state: dict[str, Any]) -> str:
     if len(values) == 1:
         return str(values.pop())
     return ", ".join(f"{k} {v}" for k, v in counts.items()) or str(state.get("requested"))
+
+
+@contextmanager
+def limited_threads(n: int | None) -> Iterator[dict[str, Any]]:
+    """:func:`apply_threads` for a block, then the environment variables and the thread counts of
+    the libraries loaded before it are put back (so a run started from Python, e.g. by a test,
+    leaves its caller as it was)."""
+    env = {k: os.environ.get(k) for k in THREAD_ENV}
+    before = thread_state()
+    try:
+        yield apply_threads(n)
+    finally:
+        for k, v in env.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+        if "numba" in before:
+            import numba
+
+            numba.set_num_threads(before["numba"])
+        if "torch" in before:
+            sys.modules["torch"].set_num_threads(before["torch"])
+        elif "torch" in sys.modules and n:  # loaded during the block: back to its own default
+            sys.modules["torch"].set_num_threads(max(1, len(os.sched_getaffinity(0))))
+        if "cv2" in before:
+            sys.modules["cv2"].setNumThreads(before["cv2"])
