@@ -113,7 +113,15 @@ def _list(tasks: list[str], cfg: Any) -> None:
                             split=cfg.split)
         cands = build_candidates(t, quick=cfg.quick, names=cfg.methods,
                                  option_overrides=cfg.option_overrides, peers=cfg.peers)
-        print(f"{t}: {len(cases)} cases, e.g. {', '.join(c.id for c in cases[:4])}")
+        from .suite.runner import VARIANT
+
+        def names(xs):
+            return ", ".join(dict.fromkeys(map(str, xs)))
+
+        src = "--images" if images else f"split {cfg.split}"
+        print(f"{t}: {len(cases)} cases ({src}): photos {names(c.image for c in cases)}; "
+              f"{VARIANT[t]} {names(c.variant for c in cases)}; sizes {names(c.size for c in cases)}"
+              + (f"; A = {names(c.a_image for c in cases)}" if t == "analogy" else ""))
         for c in cands:
             ov = ", ".join(f"{k}={v[0]!r} (default {v[1]!r})" for k, v in c.overrides.items())
             state = f"skipped: {c.unavailable}" if c.unavailable else "ok"

@@ -72,7 +72,9 @@ def bare_gatys(content: np.ndarray, style: np.ndarray, iterations: int, device: 
             w[k] = float(v)
     torch.manual_seed(int(seed))
     enc = get_encoder("vgg16", device)
-    c, s = to_tensor(content, device), to_tensor(style, device)
+    # copies: the benchmark's case arrays are read-only, which torch.from_numpy warns about
+    c = to_tensor(np.array(content, np.float32), device)
+    s = to_tensor(np.array(style, np.float32), device)
     with torch.no_grad():
         p = enc(c, [CONTENT_LAYER])[CONTENT_LAYER]
         a = {k: gram_matrix(v) for k, v in enc(s, STYLE_LAYERS).items()}

@@ -309,7 +309,7 @@ def run_task(task: str, cfg: Config, meta: dict[str, Any]) -> Path:
                                           method=cand.name, kind=cand.kind, family=cand.family,
                                           device=device, threads=nthreads, status="skipped",
                                           reason=f"skipped: {gone}", options=cand.options_json,
-                                          **machine, load1=load1()))
+                                          **{**machine, "load1": load1()}))
                         bar.update(1)
                 continue
             arrays = case.arrays()
