@@ -576,6 +576,9 @@ def test_split_picks_corpus_photos_and_every_mask_kind():
     assert {c.image for c in given} == {"chelsea"}
     with pytest.raises(ValueError, match="split"):
         Config(out=Path("x"), split="test")
+    from benchmarks.suite.cases import split_photos  # the studies' --split
+
+    assert set(split_photos("heldout")) == {e.name for e in imgkit.data.corpus("heldout", available=True)}
 
 
 def test_missing_corpus_photo_gives_skipped_rows(tmp_path, monkeypatch):

@@ -142,6 +142,13 @@ def split_images(task: str, split: str, *, quick: bool) -> dict[str, tuple[str, 
     raise ValueError(f"unknown task {task!r}")
 
 
+def split_photos(split: str) -> list[str]:
+    """The installed corpus photos of ``split`` (for studies' ``--split``), in corpus order."""
+    from imgkit import data
+
+    return [e.name for e in data.corpus(split, available=True)]
+
+
 def missing_photo(name: str) -> str | None:
     """Why corpus photo ``name`` cannot be loaded here (``None`` if it can, or if it is not a corpus
     name: ``skimage.data`` names always load)."""
