@@ -11,6 +11,7 @@
     python -m benchmarks report --out DIR [--readme benchmarks/README.md]
         # rebuild summary.md, plots and grids from the CSVs (and README's "Which method when")
     python -m benchmarks corpus [--split tune|heldout] [--export DIR]   # the photo corpus
+    python -m benchmarks merge --out DIR FROM ...   # add other runs' rows (separate processes)
 
 Writes into ``--out`` (default ``benchmarks/results/quick`` or ``benchmarks/results/full``):
 ``<task>.csv`` (one row per case × method × device), ``firstcall.csv``, ``kernels.csv``,
@@ -223,10 +224,19 @@ def _run(tasks: list[str], cfg: Any, argv_display: list[str]) -> Path:
             record["earlier"] = [*prev.pop("earlier", []), prev]  # the runs this one resumes
         if task != "kernels" and not cfg.resume:
             shutil.rmtree(out / "images" / task, ignore_errors=True)
-        if task == "kernels":
-            _write_kernels(out, kernel_table(cfg.quick, meta, cfg.kernel_modules))
-        else:
-            run_task(task, cfg, meta)
+        try:
+            if task == "kernels":
+                _write_kernels(out, kernel_table(cfg.quick, meta, cfg.kernel_modules))
+            else:
+                run_task(task, cfg, meta)
+        except KeyboardInterrupt:  # Ctrl-C or SIGTERM: keep what ran, say so, rebuild the report
+            record.update(interrupted=stamp(), load_end=[round(x, 2) for x in os.getloadavg()])
+            meta.setdefault("runs", {})[task] = record
+            meta["interrupted"] = record["interrupted"]
+            meta_path.write_text(json.dumps(meta, indent=2, default=str))
+            present = [t for t in TASKS if (out / f"{t}.csv").exists()]
+            write_report(out, present, figures=cfg.plots)
+            raise
         record.update(finished=stamp(), load_end=[round(x, 2) for x in os.getloadavg()])
         meta.setdefault("runs", {})[task] = record
         meta_path.write_text(json.dumps(meta, indent=2, default=str))
@@ -243,6 +253,8 @@ def main(argv: list[str] | None = None) -> int:
         from .suite.corpus import main as corpus_main
 
         return corpus_main(argv[1:])
+    if argv[:1] == ["merge"]:
+        return merge_main(argv[1:])
     args = build_parser().parse_args(argv)
     if args.command == "report":
         return _report(args)
@@ -254,6 +266,83 @@ def main(argv: list[str] | None = None) -> int:
     # before NumPy, Numba, OpenCV and torch are loaded, so the environment variables count too
     with limited_threads(args.threads):
         return _main(args, argv)
+
+
+def merge(into: Path, sources: list[Path]) -> dict[str, int]:
+    """Add the rows of other output folders (runs made in separate processes, e.g. a slow peer run
+    beside the main run) to ``into``: per task CSV, rows whose (case, method, device, options) are
+    not in ``into`` yet; ``firstcall.csv`` likewise per (task, method, device, size); ``meta.json``
+    gains the sources' per-task records (``runs`` as "merged from", candidates, cases, threads,
+    metrics not available). Returns the number of rows added per file. The report is not rebuilt.
+    """
+    from .suite.runner import FIRSTCALL_COLUMNS, columns
+
+    added: dict[str, int] = {}
+    into.mkdir(parents=True, exist_ok=True)
+    meta_path = into / "meta.json"
+    meta: dict[str, Any] = json.loads(meta_path.read_text()) if meta_path.exists() else {}
+    for src in sources:
+        smeta = json.loads((src / "meta.json").read_text()) if (src / "meta.json").exists() else {}
+        files = [(f"{t}.csv", columns(t), ("case", "method", "device", "options"))
+                 for t in TASKS if t != "kernels"]
+        files.append(("firstcall.csv", FIRSTCALL_COLUMNS, ("task", "method", "device", "size")))
+        for name, cols, key in files:
+            if not (src / name).exists():
+                continue
+            with open(src / name, newline="") as fh:
+                new = list(csv.DictReader(fh))
+            old: list[dict[str, str]] = []
+            if (into / name).exists():
+                with open(into / name, newline="") as fh:
+                    old = list(csv.DictReader(fh))
+            seen = {tuple(r.get(k, "") for k in key) for r in old}
+            fresh = [r for r in new if tuple(r.get(k, "") for k in key) not in seen]
+            with open(into / name, "w", newline="") as fh:
+                w = csv.DictWriter(fh, fieldnames=cols, extrasaction="ignore")
+                w.writeheader()
+                w.writerows(old + fresh)
+            added[f"{src.name}/{name}"] = len(fresh)
+        for k, v in smeta.items():
+            if k == "runs":
+                for task, rec in v.items():
+                    if task in meta.get("runs", {}):
+                        meta["runs"][task].setdefault("merged", []).append(dict(rec, source=str(src)))
+                    else:
+                        meta.setdefault("runs", {})[task] = dict(rec, source=str(src))
+            elif k in ("candidates", "cases", "threads", "metrics_na") and isinstance(v, dict):
+                for task, tv in v.items():
+                    mine = meta.setdefault(k, {}).get(task)
+                    if mine is None:
+                        meta[k][task] = tv
+                    elif k == "candidates":
+                        names = {c["name"] for c in mine}
+                        mine += [c for c in tv if c["name"] not in names]
+                    elif k == "cases":
+                        mine += [c for c in tv if c not in mine]
+            elif k not in meta:
+                meta[k] = v
+    meta_path.write_text(json.dumps(meta, indent=2, default=str))
+    return added
+
+
+def merge_main(argv: list[str]) -> int:
+    ap = argparse.ArgumentParser(prog="python -m benchmarks merge",
+                                 description="Add the rows of other output folders to --out, then "
+                                             "rebuild its report.")
+    ap.add_argument("--out", type=Path, required=True, help="the folder that receives the rows")
+    ap.add_argument("sources", type=Path, nargs="+", help="output folders of other runs")
+    ap.add_argument("--readme", type=Path, help="also regenerate this README's generated block")
+    args = ap.parse_args(argv)
+    missing = [str(s) for s in args.sources
+               if not any((s / f).exists() for f in ("meta.json", *(f"{t}.csv" for t in TASKS)))]
+    if missing:
+        print(f"error: not a benchmark output folder (no meta.json, no task CSV): {', '.join(missing)}",
+              file=sys.stderr)
+        return 2
+    with _OutLock(args.out):
+        for k, n in merge(args.out, args.sources).items():
+            print(f"{k}: {n} rows added")
+    return _report(argparse.Namespace(out=args.out, quick=False, readme=args.readme))
 
 
 def _report(args: argparse.Namespace) -> int:
@@ -299,11 +388,23 @@ def _main(args: argparse.Namespace, argv: list[str]) -> int:
     if args.list:
         _list(tasks, cfg)
         return 0
+    import signal
+
+    def _term(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    previous = signal.signal(signal.SIGTERM, _term)
     try:
         summary = run(tasks, cfg, ["benchmarks", *argv])
     except OutputBusyError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print(f"interrupted: the rows written so far, meta.json and the report are in {cfg.out} "
+              "(rerun with --resume to continue)", file=sys.stderr)
+        return 130
+    finally:
+        signal.signal(signal.SIGTERM, previous)
     failed = 0
     for t in tasks:
         p = cfg.out / f"{t}.csv"

@@ -782,3 +782,49 @@ def test_head_to_head_and_which_method_when(tmp_path):
     readme.write_text("no block")
     with pytest.raises(ValueError, match="generated block"):
         update_readme(readme, tmp_path)
+
+
+def test_interrupted_run_keeps_rows_meta_and_report(tmp_path):
+    calls = []
+
+    def stops(image, mask, *, seed):
+        calls.append(seed)
+        if len(calls) > 2:  # warm-up + first case, then Ctrl-C / SIGTERM during the second case
+            raise KeyboardInterrupt
+        return image
+
+    cfg = Config(out=tmp_path, quick=True, sizes=(32,), images=("astronaut",), variants=("box", "blobs"),
+                 methods=("stops",), repeats=1, budget_s=0.0, peers=False, references=False,
+                 firstcall=False, progress=False, plots=False,
+                 extra=[Candidate.from_callable("stops", "inpaint", stops)])
+    with pytest.raises(KeyboardInterrupt):
+        bench_run(["inpaint"], cfg, ["benchmarks"])
+    _, rows = _csv(tmp_path / "inpaint.csv")
+    assert [r["case"] for r in rows] == ["astronaut-box-32"] and rows[0]["status"] == "ok"
+    meta = json.loads((tmp_path / "meta.json").read_text())
+    assert meta["runs"]["inpaint"]["interrupted"] and "finished" not in meta["runs"]["inpaint"]
+    assert "→ interrupted" in (tmp_path / "summary.md").read_text()
+    assert not (tmp_path / ".lock").exists()
+
+
+def test_merge_adds_rows_of_separate_runs(tmp_path):
+    def fill(image, mask, *, seed):
+        out = image.copy()
+        out[mask] = 0.5
+        return out
+
+    def cfg(out, name, kinds):
+        return Config(out=out, quick=True, sizes=(32,), images=("astronaut",), variants=kinds,
+                      methods=(name,), repeats=1, budget_s=0.0, peers=False, references=False,
+                      firstcall=False, progress=False, plots=False,
+                      extra=[Candidate.from_callable(name, "inpaint", fill)])
+
+    bench_run(["inpaint"], cfg(tmp_path / "main", "a", ("box", "blobs")), ["benchmarks"])
+    bench_run(["inpaint"], cfg(tmp_path / "slow", "b", ("box",)), ["benchmarks"])
+    assert bench_main(["merge", "--out", str(tmp_path / "main"), str(tmp_path / "slow")]) == 0
+    _, rows = _csv(tmp_path / "main" / "inpaint.csv")
+    assert sorted((r["method"], r["mask"]) for r in rows) == [("a", "blobs"), ("a", "box"), ("b", "box")]
+    assert bench_main(["merge", "--out", str(tmp_path / "main"), str(tmp_path / "slow")]) == 0
+    assert len(_csv(tmp_path / "main" / "inpaint.csv")[1]) == 3  # merging twice adds nothing
+    assert "merged from" in (tmp_path / "main" / "summary.md").read_text()
+    assert bench_main(["merge", "--out", str(tmp_path / "main"), str(tmp_path / "nothing")]) == 2

@@ -544,10 +544,12 @@ def _header(meta: dict[str, Any], tasks: Sequence[str]) -> list[str]:
             r = runs.get(t)
             if not r:
                 continue
-            for i, e in enumerate([*r.get("earlier", []), r]):
-                what = "resumed by" if i else t
+            for i, e in enumerate([*r.get("earlier", []), r, *r.get("merged", [])]):
+                what = ("merged from" if "source" in e else "resumed by") if i else t
+                end = e.get("finished") or (f"interrupted {e['interrupted']}"
+                                            if e.get("interrupted") else "?")
                 lines.append(f"  {'  ' if i else ''}- {what}: `{e['command']}` — {e['started']} → "
-                             f"{e.get('finished', '?')}, load {e.get('load_start')} → "
+                             f"{end}, load {e.get('load_start')} → "
                              f"{e.get('load_end')}, commit `{e.get('git_commit') or '?'}`")
     else:
         lines.append(f"- Command: `python -m {' '.join(meta.get('argv_display', ['benchmarks']))}` "
