@@ -68,7 +68,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="stop repeating once a row's timed calls add up to S seconds (default 3; quick 1)")
     p.add_argument("--max-row-s", type=float, metavar="S",
                    help="skip (and say so) a method at a size where one call is expected to take "
-                        "more than S seconds, extrapolated ∝ pixels from smaller sizes")
+                        "more than S seconds, extrapolated ∝ pixels from smaller sizes (quick "
+                        "default 20)")
     p.add_argument("--option", action="append", default=[], metavar="METHOD.NAME=VALUE",
                    help="set a method option for this run (repeatable), e.g. dip.iterations=200")
     p.add_argument("--no-firstcall", dest="firstcall", action="store_false",

@@ -528,9 +528,27 @@ def kernels_section(out: Path) -> list[str]:
                      opt("median_s", _fmt_s), opt("first_call_s", _fmt_s),
                      f"{float(r['throughput']):.4g} {r['unit']}" if _num(r.get("throughput")) else "—",
                      opt("vs_reference", lambda x: f"{x:.1f}×"), r.get("notes", "")])
-    return [*lines, _table(["module", "family", "kernel", "device", "size", "median (s)",
-                            "first call (s)", "throughput", "vs reference", "notes"], body), "",
-            "CSV: [`kernels.csv`](kernels.csv).", ""]
+    lines += [_table(["module", "family", "kernel", "device", "size", "median (s)",
+                      "first call (s)", "throughput", "vs reference", "notes"], body), "",
+              "CSV: [`kernels.csv`](kernels.csv).", ""]
+    scaling = [r for r in rows if r.get("family") == "threads" and r.get("status") == "ok"]
+    if scaling:
+        tb = []
+        for r in scaling:
+            method, _, threads = r["kernel"].partition(" @ ")
+            note = r.get("notes", "")
+            speed = note.split(";")[0] if note.startswith("speed-up") else "—"
+            tb.append([method, threads, r["size"], _fmt_s(float(r["median_s"])),
+                       _fmt_s(float(r["first_call_s"])) if _num(r.get("first_call_s")) else "—",
+                       f"{float(r['peak_mem_mb']):.0f}" if _num(r.get("peak_mem_mb")) else "—", speed])
+        lines += ["### Thread scaling of imgkit (`speed_threads`)", "",
+                  "Each row a fresh process with every library's thread count fixed and an empty Numba "
+                  "cache: the cold first call (JIT included) is its own column, the warm median is of "
+                  "the calls after it; memory is the process's VmHWM. The quality tables above run "
+                  "everyone on the run's `--threads`.", "",
+                  _table(["method", "threads", "size", "warm median (s)", "cold first call (s)",
+                          "VmHWM (MB)", "scaling"], tb), ""]
+    return lines
 
 
 def _header(meta: dict[str, Any], tasks: Sequence[str]) -> list[str]:

@@ -34,6 +34,10 @@ VARIANT = {"inpaint": "mask", "style": "style", "analogy": "filter"}
 
 MACHINE_COLUMNS = ["machine", "commit", "versions", "load1", "timestamp"]
 
+#: ``--quick`` skips (saying so, with the estimate) a candidate whose calls take longer than this
+#: many seconds, so the quick run stays a few minutes long (``--max-row-s`` overrides it).
+QUICK_MAX_ROW_S = 20.0
+
 
 def columns(task: str) -> list[str]:
     """CSV columns of ``task``."""
@@ -107,6 +111,8 @@ class Config:
             self.repeats = 3 if self.quick else 5
         if self.budget_s is None:
             self.budget_s = 1.0 if self.quick else 3.0
+        if self.max_row_s is None and self.quick:
+            self.max_row_s = QUICK_MAX_ROW_S
         if self.grid_cell is None:
             self.grid_cell = 96 if self.quick else 128
 
