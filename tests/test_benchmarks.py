@@ -772,13 +772,13 @@ def test_head_to_head_and_which_method_when(tmp_path):
     (tmp_path / "meta.json").write_text(json.dumps({"settings": {"split": "heldout", "threads": 1}}))
     text = "\n".join(which_method_when(tmp_path))
     assert "split `heldout`: 2 photos × 2 mask kinds" in text
-    assert "* **box**: best `patchmatch` 0.1000" in text and "2–0 of 2" in text
-    assert "* **scribbles**: best `pypatchmatch_r3` (peer) 0.2000" in text
+    assert "* **box** (2 cases): best `patchmatch` 0.1000" in text and "2–0 of 2" in text
+    assert "* **scribbles** (2 cases): best `pypatchmatch_r3` (peer) 0.2000" in text
     readme = tmp_path / "README.md"
     readme.write_text(f"# x\n\n{README_START}\nold\n{README_END}\n\nafter\n")
     update_readme(readme, tmp_path)
     new = readme.read_text()
-    assert "old" not in new and "* **box**: best `patchmatch`" in new and new.endswith("after\n")
+    assert "old" not in new and "* **box** (2 cases): best `patchmatch`" in new and new.endswith("after\n")
     readme.write_text("no block")
     with pytest.raises(ValueError, match="generated block"):
         update_readme(readme, tmp_path)

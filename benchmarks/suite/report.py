@@ -629,34 +629,46 @@ def which_method_when(out: Path) -> list[str]:
                   "LPIPS-VGG (lower is better); hole PSNR and warm time per call alongside.", ""]
         against, head, h2h = head_to_head(td)
         h2h_by = {r[0]: dict(zip(head[1:], r[1:])) for r in h2h}
+        # the cases the reference peer ran (all cases without one): every candidate is read there
+        base = {r["case"] for r in td.ok if against is None or _label(r, td.multi) == against}
         for variant in td.variants:
+            cases = {r["case"] for r in td.ok if r[td.variant_col] == variant} & base
             med: dict[str, float] = {}
-            for lab, vals in td.values("lpips_vgg", **{td.variant_col: variant}).items():
-                if td.kind.get(lab) in RANKED_KINDS and vals:
-                    med[lab] = float(np.median(vals))
+            hole: dict[str, float] = {}
+            wall: dict[str, float] = {}
+            count: dict[str, int] = {}
+            for col, into in (("lpips_vgg", med), ("psnr_hole", hole), ("wall_median_s", wall)):
+                vals: dict[str, list[float]] = defaultdict(list)
+                for r in td.ok:
+                    v = _num(r.get(col))
+                    if r["case"] in cases and v is not None and r["kind"] in RANKED_KINDS:
+                        vals[_label(r, td.multi)].append(v)
+                into.update({lab: float(np.median(v)) for lab, v in vals.items()})
+                if col == "lpips_vgg":
+                    count = {lab: len(v) for lab, v in vals.items()}
             if not med:
                 continue
             order = sorted(med, key=med.get)
-            hole = {lab: float(np.median(v)) for lab, v in
-                    td.values("psnr_hole", **{td.variant_col: variant}).items() if v}
-            wall = {lab: float(np.median(v)) for lab, v in
-                    td.values("wall_median_s", **{td.variant_col: variant}).items() if v}
+            ncases = len(cases)
 
-            def desc(lab: str, med=med, hole=hole, wall=wall, td=td) -> str:
+            def desc(lab: str, med=med, hole=hole, wall=wall, count=count, n=ncases) -> str:
                 extra = [f"{hole[lab]:.2f} dB hole PSNR"] if lab in hole else []
                 if lab in wall:
                     extra.append(f"{_fmt_s(wall[lab])} s")
+                if count.get(lab, n) < n:
+                    extra.append(f"{count[lab]} of the {n} cases")
                 peer = " (peer)" if td.kind.get(lab) == "peer" else ""
                 return f"`{lab}`{peer} {med[lab]:.4f} ({', '.join(extra)})"
 
             methods = [lab for lab in order if td.kind.get(lab) == "method"]
-            text = (f"* **{variant}**: best {desc(order[0])}; then "
-                    + ", ".join(desc(x) for x in order[1:4]))
+            text = f"* **{variant}** ({len(cases)} cases): best {desc(order[0])}"
+            if len(order) > 1:
+                text += "; then " + ", ".join(desc(x) for x in order[1:4])
             if methods and methods[0] != order[0]:
                 text += f". Best imgkit method: {desc(methods[0])}"
-            if methods and against and methods[0] in h2h_by:
-                text += (f"; per case against {against}: {h2h_by[methods[0]].get(variant, '—')} "
-                         "(better–worse)")
+            cell = h2h_by.get(methods[0], {}).get(variant, "—") if methods else "—"
+            if against and cell != "—":
+                text += f"; per case against {against}: {cell} (better–worse)"
             lines.append(text + ".")
         lines.append("")
     srows = load_rows(out / "style.csv")
