@@ -287,6 +287,9 @@ def merge(into: Path, sources: list[Path]) -> dict[str, int]:
         files = [(f"{t}.csv", columns(t), ("case", "method", "device", "options"))
                  for t in TASKS if t != "kernels"]
         files.append(("firstcall.csv", FIRSTCALL_COLUMNS, ("task", "method", "device", "size")))
+        from .suite.kernels import KERNEL_COLUMNS
+
+        files.append(("kernels.csv", KERNEL_COLUMNS, ("module", "family", "kernel", "device", "size")))
         for name, cols, key in files:
             if not (src / name).exists():
                 continue
@@ -310,6 +313,8 @@ def merge(into: Path, sources: list[Path]) -> dict[str, int]:
                         meta["runs"][task].setdefault("merged", []).append(dict(rec, source=str(src)))
                     else:
                         meta.setdefault("runs", {})[task] = dict(rec, source=str(src))
+            elif k == "kernel_modules" and isinstance(v, list):
+                meta[k] = [*meta.get(k, []), *(m for m in v if m not in meta.get(k, []))]
             elif k in ("candidates", "cases", "threads", "metrics_na") and isinstance(v, dict):
                 for task, tv in v.items():
                     mine = meta.setdefault(k, {}).get(task)
