@@ -11,7 +11,7 @@ PIP    := $(PY) -m pip --disable-pip-version-check
 STAMP  := $(VENV)/.imgkit-installed
 EXTRAS ?= deep,fast,bench,batch,app,dev
 
-.PHONY: demo test lint setup clean bench-quick bench corpus
+.PHONY: demo test lint setup clean bench-quick bench corpus peers
 
 setup: $(STAMP)
 
@@ -37,14 +37,19 @@ corpus:
 	else SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq --no-install-recommends $(CORPUS_DEBS); fi
 
-# Benchmarks (see benchmarks/README.md): the peers extra adds the external reference rows.
-bench-quick: $(STAMP) corpus
+# Benchmarks (see benchmarks/README.md): the peers extra adds the external reference rows;
+# exemplar-based-inpainting goes in with --no-deps (its metadata pulls opencv-python, which would
+# replace our OpenCV build; pyproject.toml's peers extra lists what it needs at run time).
+PEERS_NODEPS := exemplar-based-inpainting==0.2.0
+peers: $(STAMP)
 	$(PIP) install --quiet -e ".[peers]"
-	$(PY) -m benchmarks all --quick --out benchmarks/results/quick
+	$(PIP) install --quiet --no-deps $(PEERS_NODEPS)
 
-bench: $(STAMP) corpus
-	$(PIP) install --quiet -e ".[peers]"
-	$(PY) -m benchmarks all --max-row-s 120 --out benchmarks/results/full
+bench-quick: $(STAMP) corpus peers
+	$(PY) -m benchmarks all --split heldout --quick --out benchmarks/results/quick
+
+bench: $(STAMP) corpus peers
+	$(PY) -m benchmarks all --split heldout --max-row-s 120 --out benchmarks/results/heldout
 
 clean:
 	rm -rf $(VENV) demo_output .pytest_cache

@@ -2,13 +2,16 @@
 
 ::
 
-    python -m benchmarks inpaint|style|analogy|kernels|all [--quick] [--methods M ...]
+    python -m benchmarks inpaint|style|analogy|kernels|all [--split tune|heldout|all] [--quick]
+        [--threads N] [--methods M ...]
         [--sizes N ...] [--images NAME ...] [--variants V ...] [--device cpu|cuda ...]
         [--out DIR] [--resume] [--repeats N] [--budget S] [--max-row-s S]
         [--option METHOD.NAME=VALUE ...] [--no-firstcall] [--no-peers] [--no-metrics]
         [--no-progress] [--list]
-    python -m benchmarks report --out DIR     # rebuild summary.md, plots and grids from the CSVs
+    python -m benchmarks report --out DIR [--readme benchmarks/README.md]
+        # rebuild summary.md, plots and grids from the CSVs (and README's "Which method when")
     python -m benchmarks corpus [--split tune|heldout] [--export DIR]   # the photo corpus
+    python -m benchmarks merge --out DIR FROM ...   # add other runs' rows (separate processes)
 
 Writes into ``--out`` (default ``benchmarks/results/quick`` or ``benchmarks/results/full``):
 ``<task>.csv`` (one row per case × method × device), ``firstcall.csv``, ``kernels.csv``,
@@ -37,14 +40,22 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("command", choices=(*TASKS, "all", "report"),
                    help="which benchmark to run ('all' runs the four; 'report' rebuilds the report)")
+    p.add_argument("--split", default="heldout", choices=("tune", "heldout", "all"),
+                   help="corpus split the photos come from (default heldout: the split every "
+                        "reported figure is read from; choose defaults on tune)")
     p.add_argument("--quick", action="store_true",
-                   help="small case set, fewer repeats and cheaper deep settings (a few minutes)")
+                   help="small fixed subset of the split (first photo of a few categories), fewer "
+                        "repeats and cheaper deep settings (a few minutes)")
+    p.add_argument("--threads", type=int, default=1, metavar="N",
+                   help="threads of every method and peer (Numba, torch, OpenMP/BLAS, OpenCV); "
+                        "default 1, the same for everyone; 0 = library defaults")
     p.add_argument("--methods", nargs="+", metavar="NAME",
                    help="only these methods / peers / references (default: all registered + peers)")
     p.add_argument("--sizes", nargs="+", type=int, metavar="PX", help="image sides in pixels")
     p.add_argument("--images", nargs="+", metavar="NAME",
-                   help="photos (skimage.data names via imgkit.data) to use as inpainting images, "
-                        "style contents and analogy B images")
+                   help="photos (corpus or skimage.data names, via imgkit.data.photo) to use as "
+                        "inpainting images, style contents and analogy B images instead of the "
+                        "split's")
     p.add_argument("--variants", nargs="+", metavar="V",
                    help="mask kinds (inpaint), style images (style) or filters (analogy)")
     p.add_argument("--device", nargs="+", default=["cpu"], choices=("cpu", "cuda", "auto"),
@@ -57,7 +68,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="stop repeating once a row's timed calls add up to S seconds (default 3; quick 1)")
     p.add_argument("--max-row-s", type=float, metavar="S",
                    help="skip (and say so) a method at a size where one call is expected to take "
-                        "more than S seconds, extrapolated ∝ pixels from smaller sizes")
+                        "more than S seconds, extrapolated ∝ pixels from smaller sizes (quick "
+                        "default 20)")
     p.add_argument("--option", action="append", default=[], metavar="METHOD.NAME=VALUE",
                    help="set a method option for this run (repeatable), e.g. dip.iterations=200")
     p.add_argument("--no-firstcall", dest="firstcall", action="store_false",
@@ -68,6 +80,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="time only; quality columns are reported n/a")
     p.add_argument("--no-progress", dest="progress", action="store_false", help="hide progress bars")
     p.add_argument("--list", action="store_true", help="list cases and candidates, run nothing")
+    p.add_argument("--readme", type=Path, metavar="FILE",
+                   help="report only: also rewrite the generated 'Which method when' block of FILE "
+                        "(e.g. benchmarks/README.md) from the results in --out")
     return p
 
 
@@ -96,10 +111,19 @@ def _list(tasks: list[str], cfg: Any) -> None:
             print(f"kernels: {', '.join(discover()) or 'no benchmarks/speed/speed_*.py module'}")
             continue
         images, variants = cfg.for_task(t)
-        cases = build_cases(t, quick=cfg.quick, images=images, variants=variants, sizes=cfg.sizes)
+        cases = build_cases(t, quick=cfg.quick, images=images, variants=variants, sizes=cfg.sizes,
+                            split=cfg.split)
         cands = build_candidates(t, quick=cfg.quick, names=cfg.methods,
                                  option_overrides=cfg.option_overrides, peers=cfg.peers)
-        print(f"{t}: {len(cases)} cases, e.g. {', '.join(c.id for c in cases[:4])}")
+        from .suite.runner import VARIANT
+
+        def names(xs):
+            return ", ".join(dict.fromkeys(map(str, xs)))
+
+        src = "--images" if images else f"split {cfg.split}"
+        print(f"{t}: {len(cases)} cases ({src}): photos {names(c.image for c in cases)}; "
+              f"{VARIANT[t]} {names(c.variant for c in cases)}; sizes {names(c.size for c in cases)}"
+              + (f"; A = {names(c.a_image for c in cases)}" if t == "analogy" else ""))
         for c in cands:
             ov = ", ".join(f"{k}={v[0]!r} (default {v[1]!r})" for k, v in c.overrides.items())
             state = f"skipped: {c.unavailable}" if c.unavailable else "ok"
@@ -159,8 +183,10 @@ def run(tasks: list[str], cfg: Any, argv_display: list[str]) -> Path:
 
     Raises :class:`OutputBusyError` when another live run writes to ``cfg.out``.
     """
+    from .suite.threads import limited_threads
+
     cfg.out.mkdir(parents=True, exist_ok=True)
-    with _OutLock(cfg.out):
+    with _OutLock(cfg.out), limited_threads(cfg.threads):
         return _run(tasks, cfg, argv_display)
 
 
@@ -199,10 +225,19 @@ def _run(tasks: list[str], cfg: Any, argv_display: list[str]) -> Path:
             record["earlier"] = [*prev.pop("earlier", []), prev]  # the runs this one resumes
         if task != "kernels" and not cfg.resume:
             shutil.rmtree(out / "images" / task, ignore_errors=True)
-        if task == "kernels":
-            _write_kernels(out, kernel_table(cfg.quick, meta, cfg.kernel_modules))
-        else:
-            run_task(task, cfg, meta)
+        try:
+            if task == "kernels":
+                _write_kernels(out, kernel_table(cfg.quick, meta, cfg.kernel_modules))
+            else:
+                run_task(task, cfg, meta)
+        except KeyboardInterrupt:  # Ctrl-C or SIGTERM: keep what ran, say so, rebuild the report
+            record.update(interrupted=stamp(), load_end=[round(x, 2) for x in os.getloadavg()])
+            meta.setdefault("runs", {})[task] = record
+            meta["interrupted"] = record["interrupted"]
+            meta_path.write_text(json.dumps(meta, indent=2, default=str))
+            present = [t for t in TASKS if (out / f"{t}.csv").exists()]
+            write_report(out, present, figures=cfg.plots)
+            raise
         record.update(finished=stamp(), load_end=[round(x, 2) for x in os.getloadavg()])
         meta.setdefault("runs", {})[task] = record
         meta_path.write_text(json.dumps(meta, indent=2, default=str))
@@ -214,25 +249,126 @@ def _run(tasks: list[str], cfg: Any, argv_display: list[str]) -> Path:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from .suite.candidates import parse_option_overrides
-    from .suite.runner import Config
-
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["corpus"]:
         from .suite.corpus import main as corpus_main
 
         return corpus_main(argv[1:])
+    if argv[:1] == ["merge"]:
+        return merge_main(argv[1:])
     args = build_parser().parse_args(argv)
     if args.command == "report":
-        from .suite.report import write_report
+        return _report(args)
+    if args.threads < 0:
+        print(f"error: --threads must be >= 0; got {args.threads}", file=sys.stderr)
+        return 2
+    from .suite.threads import limited_threads
 
-        out = args.out or HERE / "results" / ("quick" if args.quick else "full")
-        present = [t for t in TASKS if (out / f"{t}.csv").exists()]
-        if not present:
-            print(f"error: no benchmark CSV in {out}", file=sys.stderr)
-            return 2
-        print(write_report(out, present))
-        return 0
+    # before NumPy, Numba, OpenCV and torch are loaded, so the environment variables count too
+    with limited_threads(args.threads):
+        return _main(args, argv)
+
+
+def merge(into: Path, sources: list[Path]) -> dict[str, int]:
+    """Add the rows of other output folders (runs made in separate processes, e.g. a slow peer run
+    beside the main run) to ``into``: per task CSV, rows whose (case, method, device, options) are
+    not in ``into`` yet; ``firstcall.csv`` likewise per (task, method, device, size); ``meta.json``
+    gains the sources' per-task records (``runs`` as "merged from", candidates, cases, threads,
+    metrics not available). Returns the number of rows added per file. The report is not rebuilt.
+    """
+    from .suite.runner import FIRSTCALL_COLUMNS, columns
+
+    added: dict[str, int] = {}
+    into.mkdir(parents=True, exist_ok=True)
+    meta_path = into / "meta.json"
+    meta: dict[str, Any] = json.loads(meta_path.read_text()) if meta_path.exists() else {}
+    for src in sources:
+        smeta = json.loads((src / "meta.json").read_text()) if (src / "meta.json").exists() else {}
+        files = [(f"{t}.csv", columns(t), ("case", "method", "device", "options"))
+                 for t in TASKS if t != "kernels"]
+        files.append(("firstcall.csv", FIRSTCALL_COLUMNS, ("task", "method", "device", "size")))
+        from .suite.kernels import KERNEL_COLUMNS
+
+        files.append(("kernels.csv", KERNEL_COLUMNS, ("module", "family", "kernel", "device", "size")))
+        for name, cols, key in files:
+            if not (src / name).exists():
+                continue
+            with open(src / name, newline="") as fh:
+                new = list(csv.DictReader(fh))
+            old: list[dict[str, str]] = []
+            if (into / name).exists():
+                with open(into / name, newline="") as fh:
+                    old = list(csv.DictReader(fh))
+            seen = {tuple(r.get(k, "") for k in key) for r in old}
+            fresh = [r for r in new if tuple(r.get(k, "") for k in key) not in seen]
+            with open(into / name, "w", newline="") as fh:
+                w = csv.DictWriter(fh, fieldnames=cols, extrasaction="ignore")
+                w.writeheader()
+                w.writerows(old + fresh)
+            added[f"{src.name}/{name}"] = len(fresh)
+        for k, v in smeta.items():
+            if k == "runs":
+                for task, rec in v.items():
+                    if task in meta.get("runs", {}):
+                        meta["runs"][task].setdefault("merged", []).append(dict(rec, source=str(src)))
+                    else:
+                        meta.setdefault("runs", {})[task] = dict(rec, source=str(src))
+            elif k == "kernel_modules" and isinstance(v, list):
+                meta[k] = [*meta.get(k, []), *(m for m in v if m not in meta.get(k, []))]
+            elif k in ("candidates", "cases", "threads", "metrics_na") and isinstance(v, dict):
+                for task, tv in v.items():
+                    mine = meta.setdefault(k, {}).get(task)
+                    if mine is None:
+                        meta[k][task] = tv
+                    elif k == "candidates":
+                        names = {c["name"] for c in mine}
+                        mine += [c for c in tv if c["name"] not in names]
+                    elif k == "cases":
+                        mine += [c for c in tv if c not in mine]
+            elif k not in meta:
+                meta[k] = v
+    meta_path.write_text(json.dumps(meta, indent=2, default=str))
+    return added
+
+
+def merge_main(argv: list[str]) -> int:
+    ap = argparse.ArgumentParser(prog="python -m benchmarks merge",
+                                 description="Add the rows of other output folders to --out, then "
+                                             "rebuild its report.")
+    ap.add_argument("--out", type=Path, required=True, help="the folder that receives the rows")
+    ap.add_argument("sources", type=Path, nargs="+", help="output folders of other runs")
+    ap.add_argument("--readme", type=Path, help="also regenerate this README's generated block")
+    args = ap.parse_args(argv)
+    missing = [str(s) for s in args.sources
+               if not any((s / f).exists() for f in ("meta.json", *(f"{t}.csv" for t in TASKS)))]
+    if missing:
+        print(f"error: not a benchmark output folder (no meta.json, no task CSV): {', '.join(missing)}",
+              file=sys.stderr)
+        return 2
+    with _OutLock(args.out):
+        for k, n in merge(args.out, args.sources).items():
+            print(f"{k}: {n} rows added")
+    return _report(argparse.Namespace(out=args.out, quick=False, readme=args.readme))
+
+
+def _report(args: argparse.Namespace) -> int:
+    from .suite.report import update_readme, write_report
+
+    out = args.out or HERE / "results" / ("quick" if args.quick else "full")
+    present = [t for t in TASKS if (out / f"{t}.csv").exists()]
+    if not present:
+        print(f"error: no benchmark CSV in {out}", file=sys.stderr)
+        return 2
+    print(write_report(out, present))
+    if args.readme is not None:
+        print(update_readme(args.readme, out))
+    return 0
+
+
+def _main(args: argparse.Namespace, argv: list[str]) -> int:
+    from .suite.candidates import parse_option_overrides
+    from .suite.runner import Config
+
     tasks = list(TASKS) if args.command == "all" else [args.command]
     try:
         overrides = parse_option_overrides(args.option)
@@ -246,7 +382,8 @@ def main(argv: list[str] | None = None) -> int:
             return 2
     cfg = Config(
         out=args.out or HERE / "results" / ("quick" if args.quick else "full"),
-        quick=args.quick, sizes=tuple(args.sizes) if args.sizes else None,
+        quick=args.quick, split=args.split, threads=args.threads or None,
+        sizes=tuple(args.sizes) if args.sizes else None,
         images=tuple(args.images) if args.images else None,
         variants=tuple(args.variants) if args.variants else None,
         methods=tuple(args.methods) if args.methods else None, devices=tuple(args.device),
@@ -257,11 +394,23 @@ def main(argv: list[str] | None = None) -> int:
     if args.list:
         _list(tasks, cfg)
         return 0
+    import signal
+
+    def _term(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    previous = signal.signal(signal.SIGTERM, _term)
     try:
         summary = run(tasks, cfg, ["benchmarks", *argv])
     except OutputBusyError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print(f"interrupted: the rows written so far, meta.json and the report are in {cfg.out} "
+              "(rerun with --resume to continue)", file=sys.stderr)
+        return 130
+    finally:
+        signal.signal(signal.SIGTERM, previous)
     failed = 0
     for t in tasks:
         p = cfg.out / f"{t}.csv"

@@ -22,7 +22,7 @@ import imgkit
 from benchmarks.__main__ import main as bench_main
 from benchmarks.__main__ import run as bench_run
 from benchmarks.suite.candidates import Candidate, build_candidates
-from benchmarks.suite.cases import DEFAULTS, FILTERS, apply_filter, build_cases
+from benchmarks.suite.cases import FILTERS, QUICK_CATEGORIES, STYLE_CATEGORIES, apply_filter, build_cases
 from benchmarks.suite.kernels import KERNEL_COLUMNS
 from benchmarks.suite.runner import FIRSTCALL_COLUMNS, Config, columns
 
@@ -383,7 +383,7 @@ def test_too_slow_rows_are_skipped_with_estimate(tmp_path):
 # --- peers, cases, command line ----------------------------------------------------------------
 
 
-PEERS = ("pypatchmatch", "pypatchmatch_r3", "pypatchmatch_r7", "resynthesizer")
+PEERS = ("pypatchmatch", "pypatchmatch_r3", "pypatchmatch_r7", "resynthesizer", "exemplar_based_inpainting")
 
 
 def test_peer_rows_run_or_say_why(monkeypatch):
@@ -407,27 +407,29 @@ def test_peer_rows_run_or_say_why(monkeypatch):
 
     real = importlib.util.find_spec
     monkeypatch.setattr(importlib.util, "find_spec",
-                        lambda name, *a: None if name in ("patchmatch", "resynthesizer") else real(name, *a))
+                        lambda name, *a: None if name in ("patchmatch", "resynthesizer",
+                                                          "exemplar_based_inpainting.inpainter")
+                        else real(name, *a))
     for c in build_candidates("inpaint", quick=True, names=PEERS):
         assert c.unavailable and "not installed" in c.unavailable and "peers" in c.unavailable
 
 
 def test_cases_are_reproducible():
-    a = build_cases("inpaint", quick=False, sizes=(64,))
-    b = build_cases("inpaint", quick=False, sizes=(64,))
+    a = build_cases("inpaint", quick=False, sizes=(64,), split="tune")
+    b = build_cases("inpaint", quick=False, sizes=(64,), split="tune")
     assert [c.id for c in a] == [c.id for c in b]
-    assert len(a) == len(DEFAULTS["inpaint"]["full"]["images"]) * 4
+    assert len(a) == len(imgkit.data.corpus("tune")) * 5
     for ca, cb in zip(a[:8], b[:8]):
         np.testing.assert_array_equal(ca.arrays()["mask"], cb.arrays()["mask"])
     fracs = {c.variant: float(c.arrays()["mask"].mean()) for c in a if c.image == "astronaut"}
     assert 0.10 < fracs["box"] < 0.14 and 0.05 < fracs["blobs"] < 0.11
-    an = build_cases("analogy", quick=True, sizes=(32,))
+    an = build_cases("analogy", quick=True, sizes=(32,), split="tune")
     assert {c.variant for c in an} == set(FILTERS)
     for c in an:
         arr = c.arrays()
         np.testing.assert_array_equal(arr["truth"], apply_filter(c.variant, arr["b"]))
         assert not np.allclose(arr["truth"], arr["b"], atol=0.01)
-    st = build_cases("style", quick=True, sizes=(32,))
+    st = build_cases("style", quick=True, sizes=(32,), split="tune")
     assert all(c.arrays()["style"].shape == (32, 32, 3) for c in st)
 
 
@@ -540,3 +542,289 @@ def test_tune_dip_report(tmp_path, capsys):
     assert tune_dip.main([*argv, "--report", "other.md"]) == 0 and (tmp_path / "other.md").exists()
     with pytest.raises(SystemExit):
         tune_dip.main(["--configs", "nope"])
+
+
+# --- corpus split, threads, new peer and reference rows, report tables (issue 15) --------------
+
+
+def test_split_picks_corpus_photos_and_every_mask_kind():
+    from benchmarks.suite.cases import analogy_a, split_images
+
+    tune = {e.name for e in imgkit.data.corpus("tune")}
+    held = {e.name for e in imgkit.data.corpus("heldout")}
+    cases = build_cases("inpaint", quick=False, sizes=(32,), split="heldout")
+    assert {c.image for c in cases} == held and not held & tune
+    assert {c.variant for c in cases} == set(imgkit.data.MASK_KINDS) >= {"scribbles"}
+    # quick: the first photo of each quick category, a fixed stratified subset of the split
+    for split, names in (("heldout", held), ("tune", tune)):
+        quick = split_images("inpaint", split, quick=True)["images"]
+        cats = [imgkit.data.corpus(split)[[e.name for e in imgkit.data.corpus(split)].index(n)].category
+                for n in quick]
+        assert cats == list(QUICK_CATEGORIES) and set(quick) <= names
+    assert split_images("inpaint", "heldout", quick=True)["images"] == ("grace_hopper", "facade", "gravel")
+    # style: styles are the split's textures and graphics, contents the other photos
+    cat = {e.name: e.category for e in imgkit.data.corpus("all")}
+    st = build_cases("style", quick=False, sizes=(32,), split="heldout")
+    assert {cat[c.variant] for c in st} <= set(STYLE_CATEGORIES)
+    assert all(cat[c.image] not in STYLE_CATEGORIES for c in st) and {c.image for c in st} <= held
+    # analogies: A and B from the split, never the same photo
+    an = build_cases("analogy", quick=False, sizes=(32,), split="heldout")
+    assert {c.a_image for c in an} == {analogy_a("heldout")} <= held
+    assert all(c.image != c.a_image and c.image in held for c in an)
+    # --images overrides the split (any name imgkit.data.photo knows)
+    given = build_cases("inpaint", quick=True, images=("chelsea",), sizes=(32,))
+    assert {c.image for c in given} == {"chelsea"}
+    with pytest.raises(ValueError, match="split"):
+        Config(out=Path("x"), split="test")
+    from benchmarks.suite.cases import split_photos  # the studies' --split
+
+    assert set(split_photos("heldout")) == {e.name for e in imgkit.data.corpus("heldout", available=True)}
+
+
+def test_missing_corpus_photo_gives_skipped_rows(tmp_path, monkeypatch):
+    from benchmarks.suite import cases as cases_mod
+
+    monkeypatch.setattr(cases_mod, "missing_photo",
+                        lambda name: "not installed (some-wallpapers: run `make corpus`)"
+                        if name == "facade" else None)
+    cfg = Config(out=tmp_path, quick=True, split="heldout", sizes=(32,), variants=("box",),
+                 methods=("telea",), repeats=1, budget_s=0.0, peers=False, references=False,
+                 firstcall=False, progress=False, plots=False)
+    bench_run(["inpaint"], cfg, ["benchmarks"])
+    _, rows = _csv(tmp_path / "inpaint.csv")
+    by = {r["image"]: r for r in rows}
+    assert set(by) == {"grace_hopper", "facade", "gravel"}
+    assert by["facade"]["status"] == "skipped" and "not installed" in by["facade"]["reason"]
+    assert by["grace_hopper"]["status"] == by["gravel"]["status"] == "ok"
+    text = (tmp_path / "summary.md").read_text()
+    assert "corpus split `heldout`" in text and "not installed (some-wallpapers" in text
+
+
+def test_threads_setting_reaches_every_library_and_is_restored(tmp_path):
+    import os
+
+    import numba
+
+    from benchmarks.suite.threads import THREAD_ENV, limited_threads, thread_env
+
+    before = numba.get_num_threads()
+    env_before = {k: os.environ.get(k) for k in THREAD_ENV}
+    seen = {}
+
+    def probe(image, mask, *, seed):
+        import cv2
+
+        seen.update(numba=numba.get_num_threads(), cv2=cv2.getNumThreads(),
+                    omp=os.environ.get("OMP_NUM_THREADS"))
+        return image
+
+    cfg = Config(out=tmp_path, quick=True, sizes=(32,), images=("astronaut",), variants=("box",),
+                 methods=("probe",), threads=1, repeats=1, budget_s=0.0, peers=False, references=False,
+                 firstcall=False, progress=False, plots=False,
+                 extra=[Candidate.from_callable("probe", "inpaint", probe)])
+    bench_run(["inpaint"], cfg, ["benchmarks"])
+    assert seen == {"numba": 1, "cv2": 1, "omp": "1"}
+    _, rows = _csv(tmp_path / "inpaint.csv")
+    assert rows[0]["threads"] == "1"
+    meta = json.loads((tmp_path / "meta.json").read_text())
+    assert meta["settings"]["threads"] == 1 and meta["threads"]["inpaint"]["numba"] == 1
+    summary = (tmp_path / "summary.md").read_text()
+    assert "Threads of every method and peer (`--threads`): inpaint 1" in summary
+    # the caller's state comes back after the run
+    assert numba.get_num_threads() == before
+    assert {k: os.environ.get(k) for k in THREAD_ENV} == env_before
+    env = thread_env(3, {"PATH": "/bin"})
+    assert env["PATH"] == "/bin" and all(env[k] == "3" for k in THREAD_ENV)
+    with limited_threads(1) as state:
+        assert state["numba"] == 1 and os.environ["MKL_NUM_THREADS"] == "1"
+    assert numba.get_num_threads() == before
+    with pytest.raises(ValueError, match="threads"):
+        with limited_threads(-1):
+            pass
+
+
+def test_cli_split_threads_and_first_call_child(tmp_path, capsys):
+    assert bench_main(["inpaint", "--split", "tune", "--quick", "--list"]) == 0
+    listed = capsys.readouterr().out
+    assert "inpaint: 15 cases (split tune): photos astronaut, bridge, brick;" in listed
+    assert "mask box, strokes, thick, blobs, scribbles; sizes 128" in listed
+    assert "exemplar_based_inpainting" in listed and "grace_hopper" not in listed
+    assert bench_main(["inpaint", "--threads", "-1", "--out", str(tmp_path)]) == 2
+    assert "--threads" in capsys.readouterr().err
+    # the first-call child gets the thread count and reports it; its memory is VmHWM
+    assert bench_main(["inpaint", "--split", "heldout", "--quick", "--sizes", "32", "--methods", "telea",
+                       "--variants", "box", "--threads", "1", "--repeats", "1", "--out", str(tmp_path),
+                       "--no-progress"]) == 0
+    _, fc = _csv(tmp_path / "firstcall.csv")
+    assert [(r["method"], r["threads"], r["status"]) for r in fc] == [("telea", "1", "ok")]
+    assert all(20 < float(r["peak_rss_mb"]) < 4000 for r in fc)
+
+
+def test_vmhwm_is_the_fresh_process_own_peak():
+    import subprocess
+    import sys
+
+    from benchmarks.speed._mem import peak_rss_mb
+
+    code = ("from benchmarks.speed._mem import peak_rss_mb; a = peak_rss_mb(); import numpy as np; "
+            "big = np.ones(96 * 2**20 // 8); print(a, peak_rss_mb())")
+    parent_big = np.ones(128 * 2**20 // 8)  # this process's peak is now >= 128 MiB above its start
+    out = subprocess.run([sys.executable, "-c", code], cwd=Path(__file__).resolve().parents[1],
+                         capture_output=True, text=True, check=True).stdout.split()
+    before, after = map(float, out)
+    # the child's own high-water mark, not the parent's (what ru_maxrss would carry over)
+    assert before < peak_rss_mb() - 100 and after >= before + 80
+    del parent_big
+
+
+def test_exemplar_peer_row():
+    pytest.importorskip("exemplar_based_inpainting.inpainter",
+                        reason="PyPI exemplar-based-inpainting not installed (make peers)")
+    (c,) = build_candidates("inpaint", quick=True, names=["exemplar_based_inpainting"])
+    assert c.kind == "peer" and c.unavailable is None and c.options["patch_size"] == 9
+    for kind in ("box", "scribbles"):  # scribbles: many tied source patches (the OpenCV 5 shim)
+        case = build_cases("inpaint", quick=True, images=("brick",), variants=(kind,), sizes=(40,))[0]
+        arrays = case.arrays()
+        out, dev = c.run(arrays, case.seed, "cpu")
+        mask = arrays["mask"]
+        assert out.shape == arrays["image"].shape and out.dtype == np.float32 and dev == "cpu"
+        np.testing.assert_array_equal(out[~mask], arrays["image"][~mask])
+        # a real fill: far better than a mean-colour hole on a periodic texture
+        mean = arrays["image"].copy()
+        mean[mask] = arrays["image"][~mask].mean(0)
+        psnr = imgkit.metrics.psnr
+        assert psnr(out, arrays["truth"], mask) > psnr(mean, arrays["truth"], mask)
+
+
+def test_gatys_reference_row_and_ratios(tmp_path):
+    pytest.importorskip("torch", reason="torch not installed")
+    from benchmarks.reference.gatys import bare_gatys
+    from benchmarks.suite.report import TaskData, reference_ratios
+
+    content, style = imgkit.data.photo("astronaut", 32), imgkit.data.photo("brick", 32)
+    out, evals = bare_gatys(content, style, 4)
+    assert out.shape == content.shape and out.dtype == np.float32 and evals == 4
+    assert imgkit.metrics.gram_distance(style, out) < imgkit.metrics.gram_distance(style, content)
+    _, evals = bare_gatys(content, style, 3, losses="imgkit")
+    assert evals == 3
+    with pytest.raises(ValueError, match="losses"):
+        bare_gatys(content, style, 1, losses="l1")
+    # the suite row: same iterations as gatys (quick 10; --option gatys.iterations=N too)
+    (ref,) = build_candidates("style", quick=True, names=["gatys_reference"],
+                              option_overrides={"gatys": {"iterations": "2"}})
+    assert ref.kind == "peer" and ref.options["iterations"] == 2 and ref.options["style_weight"] == 1e6
+    cfg = Config(out=tmp_path, quick=True, sizes=(32,), images=("astronaut",), variants=("brick",),
+                 methods=("gatys", "gatys_reference", "identity"),
+                 option_overrides={"gatys": {"iterations": "2"}},
+                 repeats=1, budget_s=0.0, firstcall=False, progress=False, plots=False)
+    bench_run(["style"], cfg, ["benchmarks"])
+    _, rows = _csv(tmp_path / "style.csv")
+    by = {r["method"]: r for r in rows}
+    assert by["gatys_reference"]["status"] == "ok", by["gatys_reference"]["reason"]
+    assert float(by["gatys_reference"]["gram_distance"]) < float(by["identity"]["gram_distance"])
+    ratios = reference_ratios(TaskData("style", rows, {}))
+    if by["gatys"]["status"] == "ok":
+        (r,) = ratios
+        g = {m: float(by[m]["gram_distance"]) for m in by}
+        c = {m: float(by[m]["content_distance"]) for m in by}
+        assert r[0] == "gatys" and r[1] == 1
+        drop, ref_drop = g["identity"] / g["gatys"], g["identity"] / g["gatys_reference"]
+        assert float(r[4]) == pytest.approx(drop / ref_drop, rel=1e-2)
+        assert float(r[5]) == pytest.approx(c["gatys"] / c["gatys_reference"], rel=1e-2)
+        assert "Against the reference Gatys loop" in (tmp_path / "summary.md").read_text()
+
+
+def test_head_to_head_and_which_method_when(tmp_path):
+    from benchmarks.suite.report import (
+        README_END,
+        README_START,
+        TaskData,
+        head_to_head,
+        update_readme,
+        which_method_when,
+    )
+
+    def row(case, mask, method, kind, lp):
+        return {"task": "inpaint", "case": case, "image": case.split("-")[0], "mask": mask, "size": "64",
+                "method": method, "kind": kind, "family": kind, "device": "cpu", "status": "ok",
+                "lpips_vgg": str(lp), "psnr_hole": "20", "wall_median_s": "0.1", "metric_notes": ""}
+
+    rows = []
+    # patchmatch beats the r3 peer on 2 box cases, loses on 1 scribbles case, ties on 1
+    for case, mask, ours, peer in (("a-box-64", "box", 0.1, 0.2), ("b-box-64", "box", 0.1, 0.3),
+                                   ("a-scribbles-64", "scribbles", 0.4, 0.2),
+                                   ("b-scribbles-64", "scribbles", 0.2, 0.2)):
+        rows += [row(case, mask, "patchmatch", "method", ours),
+                 row(case, mask, "pypatchmatch_r3", "peer", peer),
+                 row(case, mask, "pypatchmatch", "peer", 0.5),
+                 row(case, mask, "mean_fill", "reference", 0.9)]
+    td = TaskData("inpaint", rows, {})
+    against, head, body = head_to_head(td)
+    assert against == "pypatchmatch_r3" and head == ["method", "box", "scribbles", "all"]
+    by = {r[0]: r[1:] for r in body}
+    assert by["patchmatch"] == ["2–0 of 2", "0–1–1 of 2", "2–1–1 of 4"]
+    assert by["pypatchmatch (peer)"] == ["0–2 of 2", "0–2 of 2", "0–4 of 4"]
+    assert "mean_fill (reference)" not in by
+    with open(tmp_path / "inpaint.csv", "w", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=columns("inpaint"), extrasaction="ignore")
+        w.writeheader()
+        w.writerows(rows)
+    (tmp_path / "meta.json").write_text(json.dumps({"settings": {"split": "heldout", "threads": 1}}))
+    text = "\n".join(which_method_when(tmp_path))
+    assert "split `heldout`: 2 photos × 2 mask kinds" in text
+    assert "* **box** (2 cases): best `patchmatch` 0.1000" in text and "2–0 of 2" in text
+    assert "* **scribbles** (2 cases): best `pypatchmatch_r3` (peer) 0.2000" in text
+    readme = tmp_path / "README.md"
+    readme.write_text(f"# x\n\n{README_START}\nold\n{README_END}\n\nafter\n")
+    update_readme(readme, tmp_path)
+    new = readme.read_text()
+    assert "old" not in new and "* **box** (2 cases): best `patchmatch`" in new and new.endswith("after\n")
+    readme.write_text("no block")
+    with pytest.raises(ValueError, match="generated block"):
+        update_readme(readme, tmp_path)
+
+
+def test_interrupted_run_keeps_rows_meta_and_report(tmp_path):
+    calls = []
+
+    def stops(image, mask, *, seed):
+        calls.append(seed)
+        if len(calls) > 2:  # warm-up + first case, then Ctrl-C / SIGTERM during the second case
+            raise KeyboardInterrupt
+        return image
+
+    cfg = Config(out=tmp_path, quick=True, sizes=(32,), images=("astronaut",), variants=("box", "blobs"),
+                 methods=("stops",), repeats=1, budget_s=0.0, peers=False, references=False,
+                 firstcall=False, progress=False, plots=False,
+                 extra=[Candidate.from_callable("stops", "inpaint", stops)])
+    with pytest.raises(KeyboardInterrupt):
+        bench_run(["inpaint"], cfg, ["benchmarks"])
+    _, rows = _csv(tmp_path / "inpaint.csv")
+    assert [r["case"] for r in rows] == ["astronaut-box-32"] and rows[0]["status"] == "ok"
+    meta = json.loads((tmp_path / "meta.json").read_text())
+    assert meta["runs"]["inpaint"]["interrupted"] and "finished" not in meta["runs"]["inpaint"]
+    assert "→ interrupted" in (tmp_path / "summary.md").read_text()
+    assert not (tmp_path / ".lock").exists()
+
+
+def test_merge_adds_rows_of_separate_runs(tmp_path):
+    def fill(image, mask, *, seed):
+        out = image.copy()
+        out[mask] = 0.5
+        return out
+
+    def cfg(out, name, kinds):
+        return Config(out=out, quick=True, sizes=(32,), images=("astronaut",), variants=kinds,
+                      methods=(name,), repeats=1, budget_s=0.0, peers=False, references=False,
+                      firstcall=False, progress=False, plots=False,
+                      extra=[Candidate.from_callable(name, "inpaint", fill)])
+
+    bench_run(["inpaint"], cfg(tmp_path / "main", "a", ("box", "blobs")), ["benchmarks"])
+    bench_run(["inpaint"], cfg(tmp_path / "slow", "b", ("box",)), ["benchmarks"])
+    assert bench_main(["merge", "--out", str(tmp_path / "main"), str(tmp_path / "slow")]) == 0
+    _, rows = _csv(tmp_path / "main" / "inpaint.csv")
+    assert sorted((r["method"], r["mask"]) for r in rows) == [("a", "blobs"), ("a", "box"), ("b", "box")]
+    assert bench_main(["merge", "--out", str(tmp_path / "main"), str(tmp_path / "slow")]) == 0
+    assert len(_csv(tmp_path / "main" / "inpaint.csv")[1]) == 3  # merging twice adds nothing
+    assert "merged from" in (tmp_path / "main" / "summary.md").read_text()
+    assert bench_main(["merge", "--out", str(tmp_path / "main"), str(tmp_path / "nothing")]) == 2

@@ -54,7 +54,8 @@ def _psnr_y(bp, b) -> float:
 
 
 _FRESH = """
-import resource, time
+import time
+from benchmarks.speed._mem import peak_rss_mb
 import numpy as np
 from skimage.filters import gaussian
 import imgkit
@@ -63,7 +64,7 @@ a, b = data.photo("astronaut", {n}), data.photo("coffee", {n})
 ap = gaussian(a, sigma=2, channel_axis=-1).astype(np.float32)
 t = time.perf_counter()
 imgkit.analogy(a, ap, b, seed=0, exact={exact}, device="cpu")
-print(time.perf_counter() - t, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0)
+print(time.perf_counter() - t, peak_rss_mb())
 """
 
 

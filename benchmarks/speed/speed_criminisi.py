@@ -44,7 +44,8 @@ def _load() -> str:
 
 
 _CHILD = r"""
-import json, resource, sys, time, tracemalloc
+import json, sys, time, tracemalloc
+from benchmarks.speed._mem import peak_rss_mb
 n, warm = int(sys.argv[1]), sys.argv[2] == "1"
 t0 = time.perf_counter()
 import imgkit
@@ -54,16 +55,16 @@ img, m = data.photo("astronaut", n), data.mask("blobs", (n, n), area=0.10)
 if warm:  # load the kernels first, so the RSS growth below is the fill's own
     imgkit.inpaint(data.photo("astronaut", 24), data.mask("box", (24, 24)), method="criminisi",
                    patch_size=5)
-rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+rss0 = peak_rss_mb()
 if warm:
     tracemalloc.start()
 t = time.perf_counter()
 imgkit.inpaint(img, m, method="criminisi", device="cpu")
 first = time.perf_counter() - t
 peak = tracemalloc.get_traced_memory()[1] if warm else 0
-rss1 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-print(json.dumps({"import_s": t_import, "first_s": first, "rss0_mb": rss0 / 1024,
-                  "rss1_mb": rss1 / 1024, "traced_mb": peak / 2**20}))
+rss1 = peak_rss_mb()
+print(json.dumps({"import_s": t_import, "first_s": first, "rss0_mb": rss0,
+                  "rss1_mb": rss1, "traced_mb": peak / 2**20}))
 """
 
 

@@ -99,9 +99,9 @@ def _bare_loop(img, hole, iterations: int, device: str, seed: int = 0) -> float:
 
 def _worker(cfg: dict[str, Any]) -> dict[str, Any]:
     """Run in a fresh process: first call, per-iteration medians, optionally a default call."""
-    import resource
-
     import torch
+
+    from ._mem import peak_rss_mb
 
     if cfg["threads"]:
         torch.set_num_threads(cfg["threads"])
@@ -136,7 +136,7 @@ def _worker(cfg: dict[str, Any]) -> dict[str, Any]:
     if device == "cuda":
         out["peak_mb"] = torch.cuda.max_memory_allocated() / 2**20
     else:
-        out["peak_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        out["peak_mb"] = peak_rss_mb()  # VmHWM of this fresh process
     out["threads"] = torch.get_num_threads()
     return out
 

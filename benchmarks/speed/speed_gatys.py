@@ -5,7 +5,8 @@ Two measurements:
 * **per-iteration overhead** — seconds per L-BFGS iteration of the public call against a bare
   PyTorch loop on the same inputs that uses the same encoder
   (:func:`imgkit.nets.encoder.get_encoder`), the same loss functions (:mod:`imgkit.nets.losses`),
-  the same weights and one ``LBFGS.step(max_iter=N)`` (one loss evaluation per iteration in
+  the same weights and one ``LBFGS.step(max_iter=N)`` (:func:`benchmarks.reference.gatys.bare_gatys`
+  with ``losses="imgkit"``) (one loss evaluation per iteration in
   both). Both are timed as whole calls (targets, loop, conversion back to NumPy), divided by
   ``N``. Runs alternate (imgkit, bare, imgkit, ...) so that load changes hit both; figures are
   medians over repeats, in wall time and in process CPU time (the latter is steadier on a
@@ -47,43 +48,12 @@ def _sync(device: str) -> None:
 
 
 def _bare_run(content, style, iterations: int, device: str) -> int:
-    """A plain PyTorch Gatys loop: same encoder, losses, weights and L-BFGS settings as imgkit.
+    """A plain PyTorch Gatys loop (:func:`benchmarks.reference.gatys.bare_gatys`) with imgkit's
+    encoder, losses, default weights and L-BFGS settings. Returns the number of loss evaluations
+    (one per iteration)."""
+    from ..reference.gatys import bare_gatys
 
-    Returns the number of loss evaluations (one per iteration).
-    """
-    import torch
-
-    from imgkit._torch import from_tensor, to_tensor
-    from imgkit.nets.encoder import get_encoder
-    from imgkit.nets.layers import CONTENT_LAYER, STYLE_LAYERS
-    from imgkit.nets.losses import content_loss, gram_matrix, style_layer_loss, total_variation
-    from imgkit.registry import get_method
-    from imgkit.style.gatys import default_layer_weights
-
-    defaults = get_method("gatys", "stylize").defaults
-    cw, sw, tvw = defaults["content_weight"], defaults["style_weight"], defaults["tv_weight"]
-    lw = dict(zip(STYLE_LAYERS, default_layer_weights(STYLE_LAYERS)))
-    enc = get_encoder("vgg16", device)
-    c, s = to_tensor(content, device), to_tensor(style, device)
-    with torch.no_grad():
-        p = enc(c, [CONTENT_LAYER])[CONTENT_LAYER]
-        a = {k: gram_matrix(v) for k, v in enc(s, STYLE_LAYERS).items()}
-    layers = (*STYLE_LAYERS, CONTENT_LAYER)
-    x = c.clone().requires_grad_(True)
-    opt = torch.optim.LBFGS([x], lr=1.0, max_iter=iterations, history_size=100,
-                            tolerance_grad=1e-9, tolerance_change=0.0)
-
-    def closure():
-        opt.zero_grad(set_to_none=True)
-        f = enc(x, layers)
-        style = sum(lw[k] * style_layer_loss(gram_matrix(f[k]), a[k]).sum() for k in STYLE_LAYERS)
-        loss = cw * content_loss(f[CONTENT_LAYER], p).sum() + sw * style + tvw * total_variation(x).sum()
-        loss.backward()
-        return loss
-
-    opt.step(closure)
-    from_tensor(x.detach().clamp(0, 1))
-    return opt.state[x]["func_evals"]
+    return bare_gatys(content, style, iterations, device, losses="imgkit")[1]
 
 
 def overhead_rows(quick: bool) -> list[dict[str, Any]]:
@@ -131,12 +101,12 @@ def overhead_rows(quick: bool) -> list[dict[str, Any]]:
 
 def _worker(cfg: dict[str, Any]) -> dict[str, Any]:
     """Run inside a fresh process: first call, then repeated calls of one configuration."""
-    import resource
-
     import torch
 
     import imgkit
     from imgkit import data
+
+    from ._mem import peak_rss_mb
 
     if cfg.get("threads"):
         torch.set_num_threads(cfg["threads"])
@@ -155,7 +125,7 @@ def _worker(cfg: dict[str, Any]) -> dict[str, Any]:
     if cfg["device"] == "cuda":
         peak = torch.cuda.max_memory_allocated() / 2**20
     else:
-        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+        peak = peak_rss_mb()  # VmHWM of this fresh process
     return {"first_call_s": times[0], "times": times[1:], "peak_mem_mb": peak,
             "threads": torch.get_num_threads()}
 

@@ -58,7 +58,8 @@ def _cpu_note() -> str:
 
 
 _FRESH = """
-import resource, sys, time
+import sys, time
+from benchmarks.speed._mem import peak_rss_mb
 t0 = time.perf_counter()
 from imgkit import data
 from imgkit.kernels import patchmatch as pm
@@ -66,19 +67,20 @@ T, S = data.photo("chelsea", {n}), data.photo("astronaut", {n})
 t = time.perf_counter()
 pm.patchmatch(T, S, {p}, iterations={it}, seed=0)
 first = time.perf_counter() - t
-print(first, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0)
+print(first, peak_rss_mb())
 """
 
 
 _FRESH_COMPLETION = """
-import resource, sys, time
+import sys, time
+from benchmarks.speed._mem import peak_rss_mb
 import imgkit
 from imgkit import data
 img, mask = data.photo("astronaut", {n}), data.mask("blobs", ({n}, {n}), area=0.10)
 t = time.perf_counter()
 imgkit.inpaint(img, mask, method="patchmatch", seed=0, device="cpu")
 first = time.perf_counter() - t
-print(first, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0)
+print(first, peak_rss_mb())
 """
 
 

@@ -159,6 +159,9 @@ def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sizes", type=int, nargs="+", default=[256, 512])
     ap.add_argument("--images", nargs="+", default=list(IMAGES))
+    ap.add_argument("--split", choices=("tune", "heldout", "all"), default=None,
+                    help="use every installed corpus photo of this split instead of --images "
+                         "(read comparisons from heldout)")
     ap.add_argument("--masks", nargs="+", default=list(MASKS))
     ap.add_argument("--methods", nargs="+", default=list(METHODS))
     ap.add_argument("--repeats", type=int, default=3)
@@ -168,6 +171,10 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--out",
                     default=str(Path(__file__).resolve().parents[1] / "results" / "compare_completion"))
     args = ap.parse_args(argv)
+    if args.split:
+        from ..suite.cases import split_photos
+
+        args.images = split_photos(args.split)
     import imgkit
 
     spec = imgkit.registry.get_method("patchmatch", "inpaint")

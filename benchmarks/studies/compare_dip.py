@@ -36,7 +36,14 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--photos", nargs="*", default=list(PHOTOS))
     p.add_argument("--cache", type=Path, default=None, help="folder keeping the fills (.npy)")
     p.add_argument("--threads", type=int, default=None, help="torch intra-op threads")
+    p.add_argument("--split", choices=("tune", "heldout", "all"), default=None,
+                    help="use every installed corpus photo of this split instead of --photos "
+                         "(read comparisons from heldout)")
     args = p.parse_args(argv)
+    if args.split:
+        from ..suite.cases import split_photos
+
+        args.photos = split_photos(args.split)
     import cv2
     import torch
 

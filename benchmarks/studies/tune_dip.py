@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..suite.cases import inpaint_pair
+from ..suite.cases import inpaint_pair, split_photos
 
 ROOT = Path(__file__).resolve().parents[2]
 RESULTS = ROOT / "benchmarks" / "results"
@@ -61,7 +61,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--report", default=None,
                    help="report file name in --out (default: tune_dip.md at 256 px, tune_dip_<size>.md else)")
     p.add_argument("--list", action="store_true", help="print the configurations and exit")
+    p.add_argument("--split", choices=("tune", "heldout", "all"), default=None,
+                    help="use every installed corpus photo of this split instead of --photos "
+                         "(tune on tune only; check on heldout)")
     args = p.parse_args(argv)
+    if args.split:
+        args.photos = split_photos(args.split)
     if args.list:
         for k, v in CONFIGS.items():
             print(k, v)

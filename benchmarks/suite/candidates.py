@@ -12,8 +12,15 @@ A :class:`Candidate` is one column of the benchmark: a name, a kind, and a ``run
 * ``kind="peer"``: external open-source inpainting tools used as reference rows (issue 9), not
   registered methods: PyPI ``pypatchmatch`` (C++ PatchMatch; its ``patch_size`` is a patch
   *radius*, patches span ``2 r + 1`` pixels) at its default radius 15 and at radii 3 and 7, and
-  PyPI ``resynthesizer`` (GIMP's Resynthesizer, package defaults). Install them with
-  ``pip install -e '.[peers]'``; when absent they are reported as skipped with the reason. Peers
+  PyPI ``resynthesizer`` (GIMP's Resynthesizer, package defaults), and PyPI
+  ``exemplar-based-inpainting`` (Criminisi et al. 2004 in Python/OpenCV, package defaults: 9×9
+  patches, whole-image SSD template search). Install them with ``pip install -e '.[peers]'`` plus
+  ``pip install --no-deps exemplar-based-inpainting==0.2.0`` (its metadata pulls ``opencv-python``,
+  which would replace this project's OpenCV build, and documentation tools; at run time it needs
+  only OpenCV, NumPy and ``rich``, which the extra installs); when absent they are reported as
+  skipped with the reason. For style, ``gatys_reference`` is the bare PyTorch Gatys loop of
+  :mod:`benchmarks.reference.gatys` with the same VGG16 and the same number of iterations as the
+  ``gatys`` row (content weight 1, style weight 1e6, Gram / (C·H·W), L-BFGS). Peers
   take 8-bit images (their API); their fill is composited into the float image as imgkit's door
   does for its methods, so known pixels are not quantised.
 * ``kind="reference"``: what doing (almost) nothing scores: ``mean_fill`` (hole = mean colour of
@@ -60,7 +67,8 @@ BENCH_OPTIONS: dict[tuple[str, str], dict[str, dict[str, Any]]] = {
 #: this many iterations (their default when smaller).
 DEEP_ITERATION_CAP = {"full": 300, "quick": 20}
 
-PEER_INSTALL = "pip install -e '.[peers]' (PyPI pypatchmatch, resynthesizer)"
+PEER_INSTALL = ("pip install -e '.[peers]' && pip install --no-deps exemplar-based-inpainting==0.2.0 "
+                "(PyPI pypatchmatch, resynthesizer, exemplar-based-inpainting; `make bench-quick` does both)")
 
 RunFn = Callable[[dict[str, np.ndarray], int, str], tuple[np.ndarray, str]]
 
@@ -250,6 +258,73 @@ def _pypatchmatch_candidates() -> list[Candidate]:
     return out
 
 
+class _Cv2FindNonZero4:
+    """``cv2`` as exemplar-based-inpainting 0.2 expects it: OpenCV 5's ``findNonZero`` returns
+    ``(N, 2)`` points where 4.x returned ``(N, 1, 2)``, which the package indexes
+    (``vals_coords[:, :, 0]``) when several source patches tie. Everything else is ``cv2``."""
+
+    def __init__(self, cv2: Any):
+        self._cv2 = cv2
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._cv2, name)
+
+    def findNonZero(self, *args: Any, **kw: Any) -> Any:
+        pts = self._cv2.findNonZero(*args, **kw)
+        return None if pts is None else pts.reshape(-1, 1, 2)
+
+
+def _exemplar_candidate() -> Candidate:
+    ebi, why = _import_peer("exemplar_based_inpainting.inpainter", "exemplar-based-inpainting")
+    patch = 9
+    if ebi is not None and not isinstance(ebi.cv2, _Cv2FindNonZero4):
+        ebi.cv2 = _Cv2FindNonZero4(ebi.cv2)
+
+    def run(arrays, seed, device):
+        img, mask = arrays["image"], arrays["mask"]
+        # the package reads BGR, but its search is a per-channel SSD: channel order is irrelevant
+        fill = ebi.Inpainter(patch_size=patch, show_progress_bar=False).inpaint(
+            _to_u8(img), mask.astype(np.uint8) * 255)
+        return _composite(np.asarray(fill, np.uint8), img, mask), "cpu"
+
+    return Candidate(
+        name="exemplar_based_inpainting", task="inpaint", kind="peer", family="peer", devices=("cpu",),
+        summary="PyPI exemplar-based-inpainting 0.2 (Criminisi et al. 2004 in Python + OpenCV "
+                "template matching), package defaults: 9×9 patches, RGB SSD, ties to the closest; "
+                "cv2.findNonZero given its OpenCV 4 shape (N, 1, 2) (OpenCV 5 returns (N, 2))",
+        options={"patch_size": patch, "search_color_space": "bgr", "patch_preference": "closest"},
+        run=run, unavailable=why,
+    )
+
+
+def _gatys_reference_candidate(mode: str, user: dict[str, str]) -> Candidate:
+    """The bare PyTorch Gatys loop, at the ``gatys`` row's iteration count."""
+    import importlib.util
+
+    from ..reference.gatys import REFERENCE_WEIGHTS
+
+    iterations = BENCH_OPTIONS[("stylize", "gatys")][mode]["iterations"]
+    if "iterations" in user:
+        iterations = int(user["iterations"])
+    why = None if importlib.util.find_spec("torch") is not None else \
+        "not installed: torch is missing (pip install torch==2.13.0, then the deep extra)"
+
+    def run(arrays, seed, device):
+        from ..reference.gatys import bare_gatys
+
+        dev = "cpu" if device == "auto" else device
+        out, _ = bare_gatys(arrays["content"], arrays["style"], iterations, dev, seed=seed)
+        return out, dev
+
+    return Candidate(
+        name="gatys_reference", task="style", kind="peer", family="peer", devices=("cpu", "cuda"),
+        summary="bare PyTorch Gatys loop (benchmarks/reference/gatys.py): same VGG16 and layers, "
+                "content weight 1, style weight 1e6, Gram / (C·H·W), MSE losses, no TV, L-BFGS, "
+                "as many iterations as the gatys row",
+        options={"iterations": iterations, **REFERENCE_WEIGHTS}, run=run, unavailable=why,
+    )
+
+
 def _resynthesizer_candidate() -> Candidate:
     rs, why = _import_peer("resynthesizer", "resynthesizer")
 
@@ -336,7 +411,9 @@ def build_candidates(
     out = [_method_candidate(spec, task, mode, user.get(spec.name, {}))
            for spec in imgkit.list_methods(IMGKIT_TASK[task])]
     if peers and task == "inpaint":
-        out += [*_pypatchmatch_candidates(), _resynthesizer_candidate()]
+        out += [*_pypatchmatch_candidates(), _resynthesizer_candidate(), _exemplar_candidate()]
+    if peers and task == "style":
+        out.append(_gatys_reference_candidate(mode, user.get("gatys", {})))
     if references:
         out += _references(task)
     out += [c for c in extra if c.task == task]
@@ -352,7 +429,10 @@ def all_candidate_names(task: str) -> list[str]:
 
     names = [s.name for s in imgkit.list_methods(IMGKIT_TASK[task])]
     if task == "inpaint":
-        names += ["pypatchmatch", "pypatchmatch_r3", "pypatchmatch_r7", "resynthesizer", "mean_fill"]
+        names += ["pypatchmatch", "pypatchmatch_r3", "pypatchmatch_r7", "resynthesizer",
+                  "exemplar_based_inpainting", "mean_fill"]
+    elif task == "style":
+        names += ["gatys_reference", "identity"]
     else:
         names += ["identity"]
     return names

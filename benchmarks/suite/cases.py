@@ -1,7 +1,9 @@
 """Benchmark cases: real photos, seeded masks, style pairs and known filters (nothing downloaded).
 
-Every case is rebuilt bit for bit from its fields: photos come from :mod:`skimage.data` through
-:func:`imgkit.data.photo` (square centre crop, area-averaged resize), masks from
+Every case is rebuilt bit for bit from its fields: photos come from the benchmark corpus
+(:func:`imgkit.data.corpus`, one split: ``tune``, ``heldout`` or ``all``; default ``heldout``) or,
+with ``--images``, any name :func:`imgkit.data.photo` knows, through :func:`imgkit.data.photo`
+(square centre crop, area-averaged resize); masks from
 :func:`imgkit.data.mask` with a seed derived from the image name and mask kind only, so the same
 hole (scaled) appears at every size and size comparisons are fair.
 
@@ -9,12 +11,13 @@ Inpainting
     ground truth = the photo itself; the hole is cut from it.
 Style transfer
     content photo × style image, both at the case size. No painting ships with the installed
-    packages (searched: scikit-image's ``skimage/data``, matplotlib's ``sample_data`` which holds
-    only a photo of Grace Hopper and a logo); the styles are the textures ``brick``, ``grass``,
-    ``gravel`` and two strongly stylised real images, ``immunohistochemistry`` (stained tissue,
-    painterly brown/blue strokes) and ``hubble_deep_field`` (a star field).
+    packages (searched: scikit-image's ``skimage/data``, matplotlib's ``sample_data``, the Debian
+    wallpaper packages); the style images are the split's natural textures and drawn graphics
+    (:data:`STYLE_CATEGORIES`; heldout: gravel, wood, moss, icons), the contents the first photo
+    of each other category (heldout: fig, grace_hopper, facade, stream).
 Analogies
-    a known filter is learned from one photo (A → A′ = filter(A)) and applied to another (B);
+    a known filter is learned from one photo (A → A′ = filter(A), A = the split's first people
+    photo) and applied to another (B);
     ground truth = filter(B). Filters: Gaussian blur (σ = 2 px, RGB), emboss (relief on the
     luminance, chroma of the input kept, as image analogies model colour), posterise (4 levels per
     RGB channel: a colour filter that luminance-only methods cannot fully learn, on purpose).
@@ -43,49 +46,118 @@ __all__ = [
     "style_cases",
 ]
 
-#: Default images, variants and sizes per task, for full and quick runs.
+#: Default variants and sizes per task, for full and quick runs (the photos come from the split:
+#: :func:`split_images`).
 DEFAULTS: dict[str, dict[str, dict[str, tuple]]] = {
     "inpaint": {
-        "full": {
-            "images": ("astronaut", "coffee", "chelsea", "rocket", "motorcycle_left",
-                       "brick", "grass", "gravel"),
-            "variants": ("box", "strokes", "thick", "blobs"),
-            "sizes": (128, 256, 512),
-        },
-        "quick": {
-            "images": ("astronaut", "brick"),
-            "variants": ("box", "strokes", "thick", "blobs"),
-            "sizes": (128,),
-        },
+        "full": {"variants": ("box", "strokes", "thick", "blobs", "scribbles"), "sizes": (128, 256, 512)},
+        "quick": {"variants": ("box", "strokes", "thick", "blobs", "scribbles"), "sizes": (128,)},
     },
     "style": {
-        "full": {
-            "images": ("astronaut", "chelsea", "coffee"),
-            "variants": ("immunohistochemistry", "hubble_deep_field", "brick", "gravel"),
-            "sizes": (128, 256),
-        },
-        "quick": {
-            "images": ("astronaut",),
-            "variants": ("immunohistochemistry", "brick"),
-            "sizes": (128,),
-        },
+        "full": {"sizes": (128, 256)},
+        "quick": {"sizes": (128,)},
     },
     "analogy": {
-        "full": {
-            "images": ("chelsea", "coffee", "rocket"),
-            "variants": ("blur", "emboss", "posterise"),
-            "sizes": (128, 256),
-        },
-        "quick": {
-            "images": ("chelsea",),
-            "variants": ("blur", "emboss", "posterise"),
-            "sizes": (128,),
-        },
+        "full": {"variants": ("blur", "emboss", "posterise"), "sizes": (128, 256)},
+        "quick": {"variants": ("blur", "emboss", "posterise"), "sizes": (128,)},
     },
 }
 
-#: The photo the analogy filters are learned from (A); B runs over the task's images.
+#: Split used when none is given: every reported figure is read from ``heldout``.
+DEFAULT_SPLIT = "heldout"
+
+#: ``--quick`` inpaints the first photo (corpus order) of each of these categories of the split:
+#: heldout grace_hopper, facade, gravel; tune astronaut, bridge, brick.
+QUICK_CATEGORIES = ("people", "architecture", "texture")
+
+#: Corpus categories whose photos serve as style images (natural textures and drawn graphics:
+#: no painting ships with the installed packages); the other photos are style contents.
+STYLE_CATEGORIES = ("texture", "graphics")
+
+#: The photo the analogy filters are learned from (A) when the images are not taken from a split
+#: (``--images``); with a split, A is the split's first ``people`` photo (:func:`analogy_a`).
 ANALOGY_A = "astronaut"
+
+
+def _split_entries(split: str) -> list[Any]:
+    from imgkit import data
+
+    return list(data.corpus(split))
+
+
+def _first_per_category(entries: Sequence[Any], categories: Sequence[str]) -> list[str]:
+    out = []
+    for cat in categories:
+        names = [e.name for e in entries if e.category == cat]
+        if names:
+            out.append(names[0])
+    return out
+
+
+def _round_robin(entries: Sequence[Any]) -> list[str]:
+    """Names taken one per category in turn (first of each category, then second, ...), so that any
+    prefix of the list (a run cut short, resumed later) stays stratified by category."""
+    by: dict[str, list[str]] = {}
+    for e in entries:
+        by.setdefault(e.category, []).append(e.name)
+    out: list[str] = []
+    for i in range(max((len(v) for v in by.values()), default=0)):
+        out += [v[i] for v in by.values() if i < len(v)]
+    return out
+
+
+def analogy_a(split: str) -> str:
+    """A of the analogy cases of ``split``: its first ``people`` photo (tune: astronaut;
+    heldout: grace_hopper; all: astronaut)."""
+    return _first_per_category(_split_entries(split), ("people",))[0]
+
+
+def split_images(task: str, split: str, *, quick: bool) -> dict[str, tuple[str, ...]]:
+    """The corpus photos of ``task`` for ``split`` (missing ones included: the runner reports them
+    as skipped rows).
+
+    Returns ``{"images": ..., "variants": ...}``; ``variants`` only for style (the style images).
+
+    * inpaint: every photo of the split, one category after the other in turn (a run cut short
+      stays stratified); quick: the first photo of each of :data:`QUICK_CATEGORIES`.
+    * style: styles = the split's :data:`STYLE_CATEGORIES` photos, contents = the first photo of
+      each other category; quick: the first content × the first texture and the first graphic.
+    * analogy: A = :func:`analogy_a`; B = the first photo of each category other than ``people``
+      and ``graphics`` (smooth, architecture, texture, nature); quick: the first of them.
+    """
+    entries = _split_entries(split)
+    cats = list(dict.fromkeys(e.category for e in entries))
+    if task == "inpaint":
+        names = _first_per_category(entries, QUICK_CATEGORIES) if quick else _round_robin(entries)
+        return {"images": tuple(names)}
+    if task == "style":
+        contents = _first_per_category(entries, [c for c in cats if c not in STYLE_CATEGORIES])
+        styles = [e.name for e in entries if e.category in STYLE_CATEGORIES]
+        if quick:
+            contents, styles = contents[:1], _first_per_category(entries, STYLE_CATEGORIES)
+        return {"images": tuple(contents), "variants": tuple(styles)}
+    if task == "analogy":
+        bs = _first_per_category(entries, [c for c in cats if c not in ("people", "graphics")])
+        return {"images": tuple(bs[:1] if quick else bs)}
+    raise ValueError(f"unknown task {task!r}")
+
+
+def split_photos(split: str) -> list[str]:
+    """The installed corpus photos of ``split`` (for studies' ``--split``), in corpus order."""
+    from imgkit import data
+
+    return [e.name for e in data.corpus(split, available=True)]
+
+
+def missing_photo(name: str) -> str | None:
+    """Why corpus photo ``name`` cannot be loaded here (``None`` if it can, or if it is not a corpus
+    name: ``skimage.data`` names always load)."""
+    from imgkit import data
+
+    entry = next((e for e in data.corpus("all") if e.name == name), None)
+    if entry is None or entry.available:
+        return None
+    return f"not installed ({entry.package}: run `make corpus`)"
 
 
 def stable_seed(*parts: Any) -> int:
@@ -177,6 +249,8 @@ class Case:
         Side of the square images in pixels.
     seed : int
         Seed of the mask and of every method run on this case.
+    a_image : str
+        Analogies only: the photo A the filter is learned from.
     """
 
     task: str
@@ -184,6 +258,17 @@ class Case:
     variant: str
     size: int
     seed: int = field(default=0)
+    a_image: str = ANALOGY_A
+
+    def missing(self) -> str | None:
+        """Why this case's photos cannot be loaded here, or ``None``."""
+        names = [self.image] + ([self.variant] if self.task == "style" else []) + (
+            [self.a_image] if self.task == "analogy" else [])
+        for n in names:
+            why = missing_photo(n)
+            if why:
+                return f"photo {n!r} {why}"
+        return None
 
     @property
     def id(self) -> str:
@@ -202,8 +287,8 @@ class Case:
             return {"content": _photo(self.image, self.size), "style": _photo(self.variant, self.size)}
         if self.task == "analogy":
             return {
-                "a": _photo(ANALOGY_A, self.size),
-                "a_prime": _filtered(self.variant, ANALOGY_A, self.size),
+                "a": _photo(self.a_image, self.size),
+                "a_prime": _filtered(self.variant, self.a_image, self.size),
                 "b": _photo(self.image, self.size),
                 "truth": _filtered(self.variant, self.image, self.size),
             }
@@ -233,14 +318,15 @@ def style_cases(contents: Sequence[str], styles: Sequence[str], sizes: Sequence[
     ]
 
 
-def analogy_cases(images: Sequence[str], filters: Sequence[str], sizes: Sequence[int]) -> list[Case]:
-    """Analogy cases (B × filter, A = :data:`ANALOGY_A`), ordered by size, then B, then filter."""
+def analogy_cases(images: Sequence[str], filters: Sequence[str], sizes: Sequence[int],
+                  a_image: str = ANALOGY_A) -> list[Case]:
+    """Analogy cases (B × filter, A = ``a_image``), ordered by size, then B, then filter."""
     for f in filters:
         if f not in FILTERS:
             raise ValueError(f"unknown analogy filter {f!r}; choose from {', '.join(FILTERS)}")
     return [
-        Case("analogy", b, f, int(s), stable_seed("analogy", b, f))
-        for s in sorted(sizes) for b in images for f in filters
+        Case("analogy", b, f, int(s), stable_seed("analogy", b, f), a_image)
+        for s in sorted(sizes) for b in images for f in filters if b != a_image
     ]
 
 
@@ -251,11 +337,21 @@ def build_cases(
     images: Sequence[str] | None = None,
     variants: Sequence[str] | None = None,
     sizes: Sequence[int] | None = None,
+    split: str = DEFAULT_SPLIT,
 ) -> list[Case]:
-    """The cases of ``task`` with the defaults of :data:`DEFAULTS` unless given."""
+    """The cases of ``task``: photos from ``split`` (:func:`split_images`) unless ``images`` are
+    given, variants and sizes from :data:`DEFAULTS` (style images from the split) unless given.
+
+    With ``images`` given, analogies learn from :data:`ANALOGY_A`; otherwise from the split's
+    :func:`analogy_a`.
+    """
     d = DEFAULTS[task]["quick" if quick else "full"]
-    images = tuple(images) if images else d["images"]
-    variants = tuple(variants) if variants else d["variants"]
+    picked = split_images(task, split, quick=quick)
+    given = bool(images)
+    images = tuple(images) if images else picked["images"]
+    variants = tuple(variants) if variants else picked.get("variants", d.get("variants"))
     sizes = tuple(sizes) if sizes else d["sizes"]
-    make = {"inpaint": inpaint_cases, "style": style_cases, "analogy": analogy_cases}[task]
+    if task == "analogy":
+        return analogy_cases(images, variants, sizes, ANALOGY_A if given else analogy_a(split))
+    make = {"inpaint": inpaint_cases, "style": style_cases}[task]
     return make(images, variants, sizes)

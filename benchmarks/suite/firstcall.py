@@ -38,16 +38,9 @@ T_START = time.perf_counter()
 
 
 def _peak_rss_bytes() -> int:
-    try:
-        with open("/proc/self/status") as fh:
-            for line in fh:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    import resource
+    from ..speed._mem import peak_rss_bytes
 
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * (1 if sys.platform == "darwin" else 1024)
+    return peak_rss_bytes()
 
 
 def _rss_bytes() -> int:
@@ -100,7 +93,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--device", default="cpu")
     p.add_argument("--quick", action="store_true")
     p.add_argument("--option", action="append", default=[])
+    p.add_argument("--a-image", default=None, help="analogies: the photo A")
+    p.add_argument("--threads", type=int, default=0, help="thread count of every library (0: defaults)")
     args = p.parse_args(argv)
+    if args.threads:  # before NumPy, Numba, OpenCV and torch load (the parent set the env too)
+        from .threads import apply_threads
+
+        apply_threads(args.threads)
 
     import tracemalloc
 
@@ -117,7 +116,8 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps({"status": "error", "reason": f"no candidate {args.method!r} for {args.task}"}))
         return 1
     cand = cands[0]
-    case = Case(args.task, args.image, args.variant, args.size, args.seed)
+    case = Case(args.task, args.image, args.variant, args.size, args.seed,
+                **({"a_image": args.a_image} if args.a_image else {}))
     arrays = case.arrays()
     t0 = time.perf_counter()
     cand.run(arrays, args.seed, args.device)

@@ -34,12 +34,16 @@ VARIANT = {"inpaint": "mask", "style": "style", "analogy": "filter"}
 
 MACHINE_COLUMNS = ["machine", "commit", "versions", "load1", "timestamp"]
 
+#: ``--quick`` skips (saying so, with the estimate) a candidate whose calls take longer than this
+#: many seconds, so the quick run stays a few minutes long (``--max-row-s`` overrides it).
+QUICK_MAX_ROW_S = 20.0
+
 
 def columns(task: str) -> list[str]:
     """CSV columns of ``task``."""
     return (
         ["task", "case", "image", VARIANT[task], "size", "seed", "hole_frac",
-         "method", "kind", "family", "device", "status", "reason", "options", "overrides",
+         "method", "kind", "family", "device", "threads", "status", "reason", "options", "overrides",
          "wall_median_s", "wall_min_s", "wall_max_s", "n_runs"]
         + [c for c, *_ in METRICS[task]]
         + ["metric_notes"] + MACHINE_COLUMNS
@@ -47,7 +51,7 @@ def columns(task: str) -> list[str]:
 
 
 FIRSTCALL_COLUMNS = [
-    "task", "method", "kind", "device", "size", "case", "status", "reason", "import_s",
+    "task", "method", "kind", "device", "threads", "size", "case", "status", "reason", "import_s",
     "first_call_s", "second_call_s", "peak_rss_mb", "call_rss_delta_mb", "tracemalloc_peak_mb",
     "numba_cache", *MACHINE_COLUMNS,
 ]
@@ -57,7 +61,10 @@ FIRSTCALL_COLUMNS = [
 class Config:
     """Settings of one benchmark run (the command line fills it; tests build it directly).
 
-    ``images`` and ``variants`` are tuples for every task, or dicts ``{task: tuple}``.
+    ``images`` and ``variants`` are tuples for every task, or dicts ``{task: tuple}``; without
+    ``images`` the photos come from the corpus split ``split`` (``tune``, ``heldout`` or ``all``).
+    ``threads`` is the thread count of every method and peer (:mod:`benchmarks.suite.threads`;
+    ``None`` or 0: library defaults).
     ``extra`` holds stand-in candidates (:meth:`Candidate.from_callable`) and ``kernel_modules``
     replaces the discovery of ``benchmarks/speed/speed_*.py``: the internal hooks for tests and
     prototypes.
@@ -65,6 +72,8 @@ class Config:
 
     out: Path
     quick: bool = False
+    split: str = "heldout"
+    threads: int | None = 1
     sizes: tuple[int, ...] | None = None
     images: tuple[str, ...] | dict[str, tuple[str, ...]] | None = None
     variants: tuple[str, ...] | dict[str, tuple[str, ...]] | None = None
@@ -93,17 +102,25 @@ class Config:
         return pick(self.images), pick(self.variants)
 
     def __post_init__(self) -> None:
+        from imgkit.data import SPLITS
+
+        if self.split not in ("all", *SPLITS):
+            raise ValueError(f"split must be one of all, {', '.join(SPLITS)}; got {self.split!r}")
         self.out = Path(self.out)
         if self.repeats is None:
             self.repeats = 3 if self.quick else 5
         if self.budget_s is None:
             self.budget_s = 1.0 if self.quick else 3.0
+        if self.max_row_s is None and self.quick:
+            self.max_row_s = QUICK_MAX_ROW_S
         if self.grid_cell is None:
             self.grid_cell = 96 if self.quick else 128
 
     def settings(self) -> dict[str, Any]:
         return {
             "mode": "quick" if self.quick else "full",
+            "split": self.split if not self.images else f"{self.split} (photos from --images)",
+            "threads": self.threads or "library defaults",
             "sizes": list(self.sizes) if self.sizes else "task defaults",
             "images": self.images or "task defaults",
             "variants": self.variants or "task defaults",
@@ -197,7 +214,9 @@ def grid_cases(task: str, cases: Sequence[Case]) -> list[Case]:
     sizes = sorted({c.size for c in cases})
     below = [s for s in sizes if s <= 256]
     gsize = max(below) if below else sizes[0]
-    textures = {"brick", "grass", "gravel"}
+    from imgkit.data import CORPUS, TEXTURES
+
+    textures = set(TEXTURES) | {e.name for e in CORPUS if e.category == "texture"}
     picked: list[Case] = []
     for variant in dict.fromkeys(c.variant for c in cases):
         at = [c for c in cases if c.size == gsize and c.variant == variant]
@@ -261,8 +280,12 @@ def run_task(task: str, cfg: Config, meta: dict[str, Any]) -> Path:
     """Run every candidate of ``task`` on its cases; returns the CSV path."""
     from tqdm.auto import tqdm
 
+    from .threads import apply_threads, threads_label
+
     images, variants = cfg.for_task(task)
-    cases = build_cases(task, quick=cfg.quick, images=images, variants=variants, sizes=cfg.sizes)
+    cases = build_cases(task, quick=cfg.quick, images=images, variants=variants, sizes=cfg.sizes,
+                        split=cfg.split)
+    nthreads = threads_label(apply_threads(cfg.threads))
     cands = build_candidates(task, quick=cfg.quick, names=cfg.methods,
                              option_overrides=cfg.option_overrides, peers=cfg.peers,
                              references=cfg.references, extra=cfg.extra)
@@ -283,6 +306,18 @@ def run_task(task: str, cfg: Config, meta: dict[str, Any]) -> Path:
     bar = tqdm(total=total, desc=f"{task}", unit="row", disable=not cfg.progress, dynamic_ncols=True)
     try:
         for case in cases:
+            gone = case.missing()
+            if gone:  # a corpus photo whose package is not installed: one skipped row per candidate
+                for cand in cands:
+                    for device in cfg.devices:
+                        writer.write(dict(task=task, case=case.id, image=case.image,
+                                          **{VARIANT[task]: case.variant}, size=case.size, seed=case.seed,
+                                          method=cand.name, kind=cand.kind, family=cand.family,
+                                          device=device, threads=nthreads, status="skipped",
+                                          reason=f"skipped: {gone}", options=cand.options_json,
+                                          **{**machine, "load1": load1()}))
+                        bar.update(1)
+                continue
             arrays = case.arrays()
             if case.id in shown:
                 _save_inputs(cfg.out, case)
@@ -295,7 +330,7 @@ def run_task(task: str, cfg: Config, meta: dict[str, Any]) -> Path:
                 for device in cfg.devices:
                     bar.set_postfix_str(f"{case.id} {cand.name}", refresh=False)
                     row = dict(base, method=cand.name, kind=cand.kind, family=cand.family,
-                               device=device, options=cand.options_json,
+                               device=device, threads=nthreads, options=cand.options_json,
                                overrides=json.dumps({k: v[0] for k, v in cand.overrides.items()},
                                                     sort_keys=True, default=str) if cand.overrides else "")
                     if writer.key(row) in writer.done:
@@ -319,6 +354,9 @@ def run_task(task: str, cfg: Config, meta: dict[str, Any]) -> Path:
         for c in cands
     ]
     meta.setdefault("cases", {})[task] = [c.id for c in cases]
+    meta.setdefault("threads", {})[task] = dict(apply_threads(cfg.threads), label=nthreads)
+    if task == "analogy" and cases:
+        meta["analogy_a"] = sorted({c.a_image for c in cases})
     if cfg.firstcall:
         run_firstcall(task, cfg, meta, cases, cands, writer.rows)
     return path
@@ -401,7 +439,8 @@ def run_firstcall(task: str, cfg: Config, meta: dict[str, Any], cases: Sequence[
             if writer.key(row) in writer.done:
                 bar.update(1)
                 continue
-            row.update(machine, load1=load1(), numba_cache="fresh empty NUMBA_CACHE_DIR")
+            row.update(machine, load1=load1(), numba_cache="fresh empty NUMBA_CACHE_DIR",
+                       threads=cfg.threads or "library defaults")
             if not cand.rebuildable:
                 row.update(status="skipped",
                            reason="stand-in callable: cannot be rebuilt in a fresh process")
@@ -418,13 +457,17 @@ def run_firstcall(task: str, cfg: Config, meta: dict[str, Any], cases: Sequence[
 def _firstcall_subprocess(task, cand, device, case, cfg) -> dict[str, Any]:
     args = [sys.executable, "-m", "benchmarks.suite.firstcall", "--task", task, "--method", cand.name,
             "--image", case.image, "--variant", case.variant, "--size", str(case.size),
-            "--seed", str(case.seed), "--device", device]
+            "--seed", str(case.seed), "--device", device, "--a-image", case.a_image,
+            "--threads", str(cfg.threads or 0)]
     if cfg.quick:
         args.append("--quick")
     for opt in cfg.option_args:
         args += ["--option", opt]
     with tempfile.TemporaryDirectory(prefix="imgkit-bench-numba-") as cache:
-        env = dict(os.environ, NUMBA_CACHE_DIR=cache)
+        from .threads import thread_env
+
+        env = thread_env(cfg.threads) if cfg.threads else dict(os.environ)
+        env["NUMBA_CACHE_DIR"] = cache
         try:
             proc = subprocess.run(args, cwd=Path(__file__).resolve().parents[2], env=env,
                                   capture_output=True, text=True, timeout=cfg.firstcall_timeout_s)
