@@ -91,7 +91,12 @@ class Variant:
             if not hasattr(mod, k):
                 raise ValueError(f"imgkit.inpainting.patchmatch has no constant {k!r}")
             old = getattr(mod, k)
-            self.consts[k] = type(old)(v) if not isinstance(old, bool) else v.lower() in ("1", "true")
+            if isinstance(old, bool):
+                self.consts[k] = v.lower() in ("1", "true")
+            elif v.lower() == "none":
+                self.consts[k] = None
+            else:
+                self.consts[k] = type(old)(v) if old is not None else float(v)
         self._mod = mod
 
     def __call__(self, img: np.ndarray, mask: np.ndarray) -> np.ndarray:
