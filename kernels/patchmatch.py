@@ -135,7 +135,7 @@ from numba.core import cgutils
 from numba.extending import intrinsic
 
 from . import config
-from ._jit import parallel_and_serial, rebind
+from ._jit import rebind, threaded_call
 
 __all__ = [
     "patch_distances",
@@ -649,28 +649,6 @@ _row_distances_weighted = numba.njit(cache=True)(
     rebind(_row_distances_py, _weighted_ns, "_row_distances_weighted"))
 
 
-@numba.njit(cache=True, inline="always")
-def _row_distances(T, S, C, nnf, dist, valid, wpix, kern, use_w, use_k, half, lo_y, hi_y, lo_x, hi_x,
-                   check_valid, y):
-    if use_w or use_k:
-        _row_distances_weighted(T, S, C, nnf, dist, valid, wpix, kern, use_w, use_k, half, lo_y, hi_y, lo_x,
-                                hi_x, check_valid, y)
-    else:
-        _row_distances_plain(T, S, C, nnf, dist, valid, wpix, kern, use_w, use_k, half, lo_y, hi_y, lo_x,
-                             hi_x, check_valid, y)
-
-
-@numba.njit(cache=True, inline="always")
-def _scan_band(T, S, C, nnf, dist, snap, solve, valid, wpix, kern, use_w, use_k, half, r0, r1, fwd, it,
-               seed_lo, seed_hi, lo_y, hi_y, lo_x, hi_x):
-    if use_w or use_k:
-        _scan_band_weighted(T, S, C, nnf, dist, snap, solve, valid, wpix, kern, use_w, use_k, half, r0, r1,
-                            fwd, it, seed_lo, seed_hi, lo_y, hi_y, lo_x, hi_x)
-    else:
-        _scan_band_plain(T, S, C, nnf, dist, snap, solve, valid, wpix, kern, use_w, use_k, half, r0, r1, fwd,
-                         it, seed_lo, seed_hi, lo_y, hi_y, lo_x, hi_x)
-
-
 _row_normalise = numba.njit(cache=True)(_row_normalise_py)
 
 
@@ -722,10 +700,21 @@ def _patchmatch_cpu_py(T, S, C, nnf, dist, solve, valid, wpix, kern, kbar, use_w
                         _row_normalise(dist, wpix, kbar, use_w, use_k, half, y)
 
 
-# Each CPU driver twice: threaded, and sequential for small problems, where waking threads costs
-# more than it saves (config.PM_PARALLEL_MIN_PIXELS). Both give the same bytes.
-_distances_par, _distances_seq = parallel_and_serial(_distances_cpu_py)
-_patchmatch_par, _patchmatch_seq = parallel_and_serial(_patchmatch_cpu_py)
+# Each CPU driver is built twice, with the unweighted and with the weighted scans and row distances
+# (bound directly, so a call compiles only the family it uses: completion and analogies the
+# weighted one, imgkit.nnf without weights the plain one), each as one threaded build that small
+# problems run on one thread (_jit.threaded_call: no sequential twin to compile).
+_plain_drivers = {**globals(), "_scan_band": _scan_band_plain, "_row_distances": _row_distances_plain}
+_weighted_drivers = {**globals(), "_scan_band": _scan_band_weighted,
+                     "_row_distances": _row_distances_weighted}
+_distances_plain = numba.njit(parallel=True, cache=True)(
+    rebind(_distances_cpu_py, _plain_drivers, "_distances_plain"))
+_distances_weighted = numba.njit(parallel=True, cache=True)(
+    rebind(_distances_cpu_py, _weighted_drivers, "_distances_weighted"))
+_patchmatch_plain = numba.njit(parallel=True, cache=True)(
+    rebind(_patchmatch_cpu_py, _plain_drivers, "_patchmatch_plain"))
+_patchmatch_weighted = numba.njit(parallel=True, cache=True)(
+    rebind(_patchmatch_cpu_py, _weighted_drivers, "_patchmatch_weighted"))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1119,8 +1108,9 @@ def patch_distances(
     H, W = T.shape[0], T.shape[1] // C
     dist = xp.empty((H, W), dtype=np.float32)
     if device == "cpu":
-        run = _distances_par if H * W >= config.PM_PARALLEL_MIN_PIXELS else _distances_seq
-        run(T, S, C, nnf, dist, valid, wpix, wargs[1], kbar, use_w, use_k, half, *bounds, False)
+        run = _distances_weighted if use_w or use_k else _distances_plain
+        threaded_call(run, H * W, T, S, C, nnf, dist, valid, wpix, wargs[1], kbar, use_w, use_k, half,
+                      *bounds, False)
     else:
         grid, block = _grid(H, W)
         _raw_distances_gpu[grid, block](T, S, C, nnf, dist, valid, *wargs, *bounds, False)
@@ -1229,9 +1219,9 @@ def patchmatch(
         if rows < 1:
             raise ValueError(f"band_rows must be ≥ 1; got {band_rows!r}")
         work = int(solve.sum()) if iterations > 0 else H * W
-        run = _patchmatch_par if work >= config.PM_PARALLEL_MIN_PIXELS else _patchmatch_seq
-        run(T, S, C, nnf, dist, solve, valid, wpix, wargs[1], kbar, use_w, use_k, half, iterations, seed_lo,
-            seed_hi, rows)
+        run = _patchmatch_weighted if use_w or use_k else _patchmatch_plain
+        threaded_call(run, work, T, S, C, nnf, dist, solve, valid, wpix, wargs[1], kbar, use_w, use_k, half,
+                      iterations, seed_lo, seed_hi, rows)
         return nnf, dist
     grid, block = _grid(H, W)
     _raw_distances_gpu[grid, block](T, S, C, nnf, dist, valid, *wargs, *bounds, True)

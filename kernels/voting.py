@@ -69,7 +69,7 @@ import numpy as np
 from numba import cuda, prange
 
 from . import config
-from ._jit import parallel_and_serial, rebind
+from ._jit import rebind, threaded_call
 
 __all__ = ["vote"]
 
@@ -197,8 +197,8 @@ def _vote_cpu_py(target, source, nnf, logw, wexp, out, acc, half, vote, mode, bw
             _vote_pixel(target, source, nnf, logw, wexp, out, acc, y, x, half, vote, mode, bw2, ms_iters)
 
 
-# threaded, and sequential for small votes (config.PM_PARALLEL_MIN_PIXELS); the same bytes
-_vote_par, _vote_seq = parallel_and_serial(_vote_cpu_py)
+# one threaded build; small votes (config.PM_PARALLEL_MIN_PIXELS) run it on one thread (_jit.threaded_call)
+_vote_cpu = numba.njit(parallel=True, cache=True)(rebind(_vote_cpu_py, name="_vote_cpu"))
 
 
 @cuda.jit
@@ -326,8 +326,7 @@ def vote(
     args = (T, S, field, lw, wexp, out, acc, int(patch_size) // 2, vm, _MODES.index(mode),
             float(bandwidth) ** 2, int(mean_shift_iterations))
     if device == "cpu":
-        run = _vote_par if int(vm.sum()) >= config.PM_PARALLEL_MIN_PIXELS else _vote_seq
-        run(*args)
+        threaded_call(_vote_cpu, int(vm.sum()), *args)
     else:
         t = config.TILE
         _vote_gpu[(math.ceil(W / t), math.ceil(H / t)), (t, t)](*args)

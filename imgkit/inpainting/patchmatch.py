@@ -16,27 +16,34 @@ the known region (a global objective, decreased by alternating two steps):
   them, stochastic textures such as gravel come out with flat blotches). The texture features
   of pixels within 2 px of the hole read hole pixels, so they are voted as well (source patches
   still only need known colours; their features there are the current estimates). Inside the
-  hole each pixel's contribution to the distance is its confidence (below), so the known part
-  of a patch counts most.
+  hole each pixel's contribution to the distance is its *confidence* ``alpha ** -min(dist,
+  confidence_reach)``, ``dist`` the Euclidean distance of the pixel to the nearest known pixel
+  (Wexler's confidence, capped), so the known part of a patch counts most and the current
+  estimate deep in the hole still counts (``2.5 ** -3``, not ``2.5 ** -20``: uncapped, the
+  search inside a large hole followed the outermost pixels of each patch only).
 * **M-step (voting)**: every unknown value becomes the weighted mean of the values that the
   overlapping patches' matches propose for it (:mod:`imgkit.kernels.voting`). Wexler's weights:
   the similarity ``exp(-d / (2 σ²))`` of the patch to its match (``d`` its patch distance,
   ``σ²`` the ``sigma_percentile``-th percentile of those distances at this step) times the
-  confidence ``alpha ** -dist`` of the patch, ``dist`` the Euclidean distance of the patch centre
-  to the nearest known pixel (0 outside the hole), so votes from patches anchored in known
-  pixels weigh more. With ``vote="meanshift"`` (default) the weighted mean is refined by a
-  mean-shift step as Wexler et al. suggest: each proposal is reweighed by a Gaussian of its
-  distance to the mean (bandwidth 5 L*a*b* units, 0.05 in RGB/grey), which moves the result
-  towards the dominant mode of the proposals instead of blurring several modes together (one
-  pass measured as good as three).
+  confidence ``vote_alpha ** -dist`` of the patch centre (Wexler et al. use 1.3; the default 1
+  switches it off: votes anchored at the boundary then no longer outweigh the rest, which had
+  pasted boundary structures — a fruit's outline, a splash's rim — into smooth holes). With
+  ``vote="meanshift"`` the weighted mean is refined by a mean-shift step as Wexler et al.
+  suggest: each proposal is reweighed by a Gaussian of its distance to the mean (bandwidth 5
+  L*a*b* units, 0.05 in RGB/grey), which moves the result towards the dominant mode of the
+  proposals; the default is the plain weighted mean (measured better on photos, and cheaper).
 
 Coarse to fine
     A Gaussian pyramid (:func:`imgkit._pyramid.downsample`, 5-tap binomial) of the image and of
-    the hole. The hole is downsampled *conservatively*: a coarse pixel is a hole pixel when any
-    fine pixel under its 5×5 filter footprint is, so known coarse pixels are computed from known
-    fine pixels only and the method never reads what lies under the hole (the same for pixels
-    excluded by ``source_mask``). Levels stop at ``levels`` or when the shorter side would drop
-    below ``min_size``, and coarse levels that would have no whole known patch are dropped.
+    the hole, by *normalised convolution*: a coarse pixel is the weighted mean of the known fine
+    pixels under its 5×5 filter footprint, and a hole pixel only when none of them is known
+    (as pypatchmatch's masked pyramid). Known coarse pixels are therefore computed from known
+    fine pixels only and the method never reads what lies under the hole; thin holes (strokes,
+    scribbles) thin out level by level instead of growing (the former conservative rule, "a hole
+    pixel when any fine pixel under the footprint is", let dense scribbles swallow the coarse
+    levels). Pixels excluded by ``source_mask`` are downsampled conservatively. Levels stop at
+    ``levels``, when the shorter side would drop below ``min_size``, when the hole vanishes, or
+    when a level would have no whole known patch.
 
     The **coarsest level is initialised by a smooth diffusion fill** (push-pull: the known
     pixels are averaged down a pyramid until the hole is covered, and the hole is filled back up
@@ -51,11 +58,17 @@ Coarse to fine
     Work is confined to the bounding box of the patches overlapping the hole (the target of the
     search and of the vote); the source is always the whole known image of the level.
 
-Defaults (measured with ``benchmarks/studies/compare_completion.py`` and hole LPIPS on photos and
-textures with box and blob holes): CIE L*a*b* beats RGB; ``alpha = 2.5`` beats Wexler's 1.3
-(stronger preference for votes anchored in known pixels); mean-shift voting and the texture
-features sharpen textures; 7×7 patches give the best quality per second (9×9 and 11×11 are a
-little better on some photos at 1.5–2.5× the time).
+Defaults, chosen on the corpus's ``tune`` photos against pypatchmatch (radius 3) with
+``benchmarks/studies/tune_patchmatch.py`` (LPIPS-VGG of the composited image, five mask kinds,
+pictures of the worst cases): the lenient pyramid, ``vote_alpha = 1`` and the capped search
+confidence (``alpha = 2.5``, ``confidence_reach = 3``) each removed a failure seen in the
+pictures (seams between scribbles; pasted structures; a thin-stroke regression of ``alpha = 1``);
+the mean vote beat mean shift; 5 EM steps at the finest level instead of 3 help thin holes
+most (their hole vanishes from the coarse levels, so the finest levels do all the work: LPIPS
+0.063 → 0.047 on a scribbled portrait), while 1 PatchMatch iteration per E-step instead of 2
+lost that gain; CIE L*a*b* beats RGB; the texture features help textures; 7×7 patches give the
+best quality per second. Where all confidences are 1 the search uses the
+engine's unweighted kernel (same distances, faster).
 
 Randomness comes from the engine's counter-based stream, seeded per level and EM step from
 ``seed``: the same seed gives the same bytes on a device. On ``device="cuda"`` the search and
@@ -102,6 +115,9 @@ _TEXTURE_REACH = 2
 _BANDWIDTH_LAB = 5.0
 _BANDWIDTH_UNIT = 0.05
 _MEAN_SHIFT_PASSES = 1
+#: A coarse pixel is known when at least this fraction of its 5×5 footprint's weight is known
+#: (1: conservative, any hole pixel under the footprint makes it a hole).
+_COARSE_KNOWN = 0.0
 
 
 @dataclass(kw_only=True)
@@ -249,13 +265,17 @@ class _Level:
     unknown: Any
     valid: Any
     logconf: Any
+    logconf_search: Any
     percentile: float
     vote: str
     bandwidth: float
     sigma2: list[float] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        self.conf = self.xp.exp(self.logconf).astype(np.float32)  # pixel weights of the search
+        # pixel weights of the search; none when every confidence is 1 (alpha = 1): the same
+        # distances, from the engine's faster unweighted (vectorised) kernel
+        uniform = not bool((self.logconf_search != 0).any())
+        self.conf = None if uniform else self.xp.exp(self.logconf_search).astype(np.float32)
 
     def e_step(self, feat: Any, field_c: Any, iterations: int, seed: int) -> tuple[Any, Any]:
         """PatchMatch from the box's patches to the valid patches of the level."""
@@ -300,15 +320,21 @@ class _Level:
                type=int, low=1, high=16, nullable=True),
         Option("min_size", 32, "shorter side of the coarsest level at least (pixels)", type=int,
                low=8, high=4096),
-        Option("em_iterations", 3, "EM steps (search + vote) at the finest level; 2 more per "
+        Option("em_iterations", 5, "EM steps (search + vote) at the finest level; 2 more per "
                "coarser level", type=int, low=1, high=100),
         Option("pm_iterations", 2, "PatchMatch iterations per E-step", type=int, low=1, high=50),
-        Option("alpha", 2.5, "confidence base: a patch centred dist px inside the hole weighs "
-               "alpha**-dist (1 switches the confidence off)", type=float, low=1.0, high=10.0),
+        Option("alpha", 2.5, "confidence base of the search: a hole pixel dist px inside the hole "
+               "weighs alpha**-min(dist, confidence_reach) in patch distances (1 switches it off)",
+               type=float, low=1.0, high=10.0),
+        Option("confidence_reach", 3.0, "the search's confidence stops falling this many px inside "
+               "the hole (None: never)", type=float, low=0.0, high=1e6, nullable=True),
+        Option("vote_alpha", 1.0, "confidence base of the vote (Wexler et al.: 1.3): a patch centred "
+               "dist px inside the hole votes with weight vote_alpha**-dist (1: off)", type=float,
+               low=1.0, high=10.0),
         Option("sigma_percentile", 75.0, "σ² of the similarity weights is this percentile of the "
                "patch distances", type=float, low=1.0, high=100.0),
-        Option("vote", "meanshift", "'mean': Wexler's weighted mean; 'meanshift': its dominant "
-               "mode (sharper)", type=str, choices=("mean", "meanshift")),
+        Option("vote", "mean", "'mean': Wexler's weighted mean; 'meanshift': its dominant "
+               "mode (sharper, pastes structures)", type=str, choices=("mean", "meanshift")),
         Option("colorspace", "lab", "space patches are compared and voted in (colour images)",
                type=str, choices=("lab", "rgb")),
         Option("source_mask", None, "bool (H, W): True where patches may be copied from "
@@ -316,7 +342,7 @@ class _Level:
     ),
 )
 def patchmatch_inpaint(image, mask, *, ctx, patch_size, levels, min_size, em_iterations, pm_iterations,
-                       alpha, sigma_percentile, vote, colorspace, source_mask):
+                       alpha, confidence_reach, vote_alpha, sigma_percentile, vote, colorspace, source_mask):
     """Fill the hole with Wexler et al.'s multi-scale EM completion on PatchMatch fields.
 
     Parameters
@@ -339,10 +365,15 @@ def patchmatch_inpaint(image, mask, *, ctx, patch_size, levels, min_size, em_ite
     pm_iterations : int
         PatchMatch iterations per E-step (the coarsest level's first E-step runs at least 5).
     alpha : float
-        Confidence base (Wexler et al.: 1.3); 1 switches the confidence off.
+        Confidence base of the search (hole pixels weigh ``alpha ** -min(dist,
+        confidence_reach)`` in patch distances); 1 switches it off.
+    confidence_reach : float or None
+        Depth (pixels) below which the search confidence stops falling; None: never.
+    vote_alpha : float
+        Confidence base of the vote (Wexler et al.: 1.3); 1 (default) switches it off.
     sigma_percentile : float
         Percentile of the patch distances used as ``σ²`` (Wexler et al.: 75).
-    vote : {"meanshift", "mean"}
+    vote : {"mean", "meanshift"}
         How the proposals for a pixel are combined.
     colorspace : {"lab", "rgb"}
         Space patches are compared and voted in (colour images).
@@ -407,15 +438,20 @@ def patchmatch_inpaint(image, mask, *, ctx, patch_size, levels, min_size, em_ite
     max_levels = 16 if levels is None else int(levels)
     pyr, holes, usables = [col0], [mask], [usable]
     while len(pyr) < max_levels and min(pyr[-1].shape[:2]) // 2 >= max(min_size, P):
-        h2, u2 = _down_mask(holes[-1]), ~_down_mask(~usables[-1])
-        if not bool(pm.valid_centres(~h2 & u2, P).any()):
-            break
-        pyr.append(downsample(xp.where(holes[-1][:, :, None], np.float32(0), pyr[-1])))
+        kw = downsample((~holes[-1]).astype(np.float32))  # known weight under each footprint
+        h2 = kw <= 1e-6 if _COARSE_KNOWN <= 0 else kw < np.float32(_COARSE_KNOWN) - np.float32(1e-5)
+        u2 = ~_down_mask(~usables[-1])
+        if not bool(h2.any()) or not bool(pm.valid_centres(~h2 & u2, P).any()):
+            break  # the hole vanished (thin holes, lenient masks), or no whole known patch left
+        known = downsample(xp.where(holes[-1][:, :, None], np.float32(0), pyr[-1]))
+        pyr.append(xp.where(h2[:, :, None], np.float32(0), known / xp.maximum(kw, 1e-12)[:, :, None])
+                   .astype(np.float32))
         holes.append(h2)
         usables.append(u2)
     n_levels = len(pyr)
     ems = [em_iterations + _EXTRA_EM_PER_LEVEL * li for li in range(n_levels)]  # li = 0: finest
-    log_alpha = np.float32(math.log(alpha))
+    log_alpha_s = np.float32(math.log(alpha))
+    log_alpha_v = np.float32(math.log(vote_alpha))
     info = PatchMatchInfo(levels=n_levels, colorspace="lab" if lab else "rgb" if C == 3 else "grey")
     keep = ctx.return_info
 
@@ -433,9 +469,12 @@ def patchmatch_inpaint(image, mask, *, ctx, patch_size, levels, min_size, em_ite
             valid = pm.valid_centres(~hole & usables[li], P)
             solve_full = _box_any(hole, half, xp)  # patches overlapping the hole
             ys, xs = _bbox(_box_any(unknown, half, xp), half, xp)  # their whole extent
+            edt = _edt(hole, xp)[ys, xs]
             L = _Level(xp=xp, dev=dev, P=P, ys=ys, xs=xs, solve=xp.ascontiguousarray(solve_full[ys, xs]),
                        hole=xp.ascontiguousarray(hole[ys, xs]), unknown=xp.ascontiguousarray(unknown[ys, xs]),
-                       valid=valid, logconf=(-log_alpha * _edt(hole, xp)[ys, xs]).astype(np.float32),
+                       valid=valid, logconf=(-log_alpha_v * edt).astype(np.float32),
+                       logconf_search=(-log_alpha_s * (edt if confidence_reach is None else
+                                                       xp.minimum(edt, confidence_reach))).astype(np.float32),
                        percentile=sigma_percentile, vote=vote, bandwidth=bandwidth)
             seeds = [int(s) for s in ctx.rng(1 + lvl).integers(0, 2**62, size=ems[li] + 1)]
             estimates = []
@@ -448,8 +487,9 @@ def patchmatch_inpaint(image, mask, *, ctx, patch_size, levels, min_size, em_ite
             else:  # finer: upsample the field and the estimate, re-vote with the finer image
                 feat = xp.where(unknown[:, :, None], resize(est, (Hl, Wl)), F).astype(np.float32)
                 field_c = xp.ascontiguousarray(pm.upsample_nnf(field_full, (Hl, Wl), valid)[ys, xs])
-                d = pm.patch_distances(xp.ascontiguousarray(feat[ys, xs]), feat, P, field_c,
-                                       pixel_weights=L.conf, device=dev)
+                # the distances of the upsampled field: a search of 0 iterations (the same numbers
+                # as pm.patch_distances, from the kernel the E-steps compile anyway)
+                field_c, d = L.e_step(feat, field_c, 0, 0)
                 with ctx.timer("vote"):
                     L.m_step(feat, col, field_c, d)
                 first_iters = pm_iterations
