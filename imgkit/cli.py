@@ -176,6 +176,10 @@ def main(argv: list[str] | None = None) -> int:
             from .batch import cli_main
 
             return cli_main(argv[1:])
+        if argv and argv[0] == "train":
+            from .train import cli_main as train_main
+
+            return train_main(argv[1:])
         args, extra = parser.parse_known_args(argv)
         if args.command is None:
             parser.print_help()
