@@ -16,6 +16,7 @@ from imgkit.errors import InvalidOptionError, WeightsFormatError, WeightsNotFoun
 from imgkit.nets import inpaint_fill  # noqa: E402
 from imgkit.nets.inpaint_net import ContextEncoder, load_model, save_model  # noqa: E402
 from imgkit.train import inpaint as train_inpaint  # noqa: E402
+from imgkit.train.inpaint import export  # noqa: E402
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
@@ -218,6 +219,13 @@ def test_training_hole_loss_falls(photo_dir, tmp_path):
     assert net.config["width"] == 8
     assert (tmp_path / "m_ckpt" / "val_0000020.png").is_file()
     assert (tmp_path / "m_ckpt" / "last.pt").is_file()
+    shipped = export(tmp_path / "m_ckpt" / "last.pt", tmp_path / "m16.pt")
+    blob = torch.load(shipped, weights_only=True)
+    assert blob["meta"]["dtype"] == "float16" and blob["meta"]["steps"] == 40
+    assert all(v.dtype == torch.float16 for v in blob["state_dict"].values())
+    x, m = torch.rand(1, 3, 32, 32), (torch.rand(1, 1, 32, 32) > 0.7).float()
+    with torch.no_grad():
+        assert float((load_model(shipped)(x, m) - net(x, m)).abs().max()) < 5e-3
 
 
 def test_resume_continues_exactly(photo_dir, tmp_path):
@@ -248,6 +256,8 @@ def test_train_cli_and_model_is_usable(photo_dir, tmp_path, capsys):
     np.testing.assert_array_equal(res[~mask], img[~mask])
     assert main(["train", "inpaint", "--photos", str(tmp_path / "none"), "-o", str(out)]) == 2
     assert "does not exist" in capsys.readouterr().err
+    assert main(["train"]) == 2 and main(["train", "style"]) == 2
+    assert "imgkit train {inpaint}" in capsys.readouterr().err
 
 
 def test_training_rejects_bad_options(photo_dir, tmp_path):
