@@ -260,6 +260,13 @@ def test_train_cli_and_model_is_usable(photo_dir, tmp_path, capsys):
     assert "imgkit train {inpaint}" in capsys.readouterr().err
 
 
+def test_training_progress_bar(photo_dir, tmp_path, capsys):
+    kw = dict(TINY, steps=3, val_every=0, progress=True, loss_weights={"perceptual": 0, "style": 0})
+    train_inpaint(photo_dir, tmp_path / "bar.pt", **kw)
+    err = capsys.readouterr().err
+    assert "train inpaint" in err and "3/3" in err and "img_s=" in err
+
+
 def test_training_rejects_bad_options(photo_dir, tmp_path):
     with pytest.raises(InvalidOptionError, match="crop"):
         train_inpaint(photo_dir, tmp_path / "m.pt", crop=30)

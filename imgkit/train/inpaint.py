@@ -485,8 +485,9 @@ def train(
             elapsed = time.perf_counter() - t0
             if bar is not None:
                 bar.update(1)
+                rate = bar.format_dict.get("rate") or 0.0  # steps/s (None before tqdm has a rate)
                 bar.set_postfix(hole=f"{rec['hole_l1']:.4f}", loss=f"{rec['total']:.3f}",
-                                img_s=f"{batch_size * world * bar.format_dict.get('rate', 0) or 0:.1f}")
+                                img_s=f"{batch_size * world * rate:.1f}")
             elif main_proc and (step % log_every == 0 or step == steps):
                 now = time.perf_counter()
                 ips = n_log * batch_size * world / max(now - t_log, 1e-9)
