@@ -249,6 +249,10 @@ def main(argv: list[str] | None = None) -> int:
             from .app.cli import main as app_main
 
             return app_main(argv[0], argv[1:])
+        if argv and argv[0] == "train":
+            from .train import cli_main as train_main
+
+            return train_main(argv[1:])
         args, extra = parser.parse_known_args(argv)
         if args.command is None:
             parser.print_help()

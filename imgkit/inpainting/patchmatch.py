@@ -339,10 +339,14 @@ class _Level:
                type=str, choices=("lab", "rgb")),
         Option("source_mask", None, "bool (H, W): True where patches may be copied from "
                "(default: every known pixel)", type=object, nullable=True),
+        Option("init", "diffusion", "coarsest-level start: 'diffusion' (push-pull fill) or 'network' "
+               "(the shipped context encoder's fill; needs torch)", type=str,
+               choices=("diffusion", "network")),
     ),
 )
 def patchmatch_inpaint(image, mask, *, ctx, patch_size, levels, min_size, em_iterations, pm_iterations,
-                       alpha, confidence_reach, vote_alpha, sigma_percentile, vote, colorspace, source_mask):
+                       alpha, confidence_reach, vote_alpha, sigma_percentile, vote, colorspace, source_mask,
+                       init="diffusion"):
     """Fill the hole with Wexler et al.'s multi-scale EM completion on PatchMatch fields.
 
     Parameters
@@ -380,6 +384,10 @@ def patchmatch_inpaint(image, mask, *, ctx, patch_size, levels, min_size, em_ite
     source_mask : array_like of bool, shape (H, W), optional
         True where patches may be copied from; patches must lie wholly in the known region and
         in ``source_mask``.
+    init : {"diffusion", "network"}
+        What the coarsest level's hole starts from: the push-pull diffusion fill, or the fill of
+        the shipped context-encoder network (:mod:`imgkit.nets.inpaint_fill`), downsampled to
+        that level (a learned coarse structure that the EM then textures with exemplars).
 
     Returns
     -------
@@ -449,10 +457,21 @@ def patchmatch_inpaint(image, mask, *, ctx, patch_size, levels, min_size, em_ite
         holes.append(h2)
         usables.append(u2)
     n_levels = len(pyr)
+    net_col = None
+    if init == "network":  # the network's fill, brought down to the coarsest level
+        from ..nets.inpaint_fill import network_fill
+
+        with ctx.timer("network"):
+            net = xp.asarray(network_fill(_host(image), _host(mask), device=dev)[0])
+        net_col = rgb_to_lab(net) if lab else net
+        for _ in range(n_levels - 1):
+            net_col = downsample(net_col)
     ems = [em_iterations + _EXTRA_EM_PER_LEVEL * li for li in range(n_levels)]  # li = 0: finest
     log_alpha_s = np.float32(math.log(alpha))
     log_alpha_v = np.float32(math.log(vote_alpha))
     info = PatchMatchInfo(levels=n_levels, colorspace="lab" if lab else "rgb" if C == 3 else "grey")
+    if net_col is not None:
+        info.init = "context-encoder network fill of the coarsest hole, random field"
     keep = ctx.return_info
 
     def to_image(est):
@@ -481,7 +500,8 @@ def patchmatch_inpaint(image, mask, *, ctx, patch_size, levels, min_size, em_ite
             F = _level_features(col, xp)
 
             if est is None:  # coarsest: diffusion fill, random field
-                feat = _push_pull_fill(F, unknown, xp)
+                feat = _push_pull_fill(F, unknown, xp) if net_col is None else xp.where(
+                    unknown[:, :, None], _level_features(net_col, xp), F).astype(np.float32)
                 field_c = xp.ascontiguousarray(pm.random_nnf((Hl, Wl), valid, seed=seeds[0])[ys, xs])
                 first_iters = max(pm_iterations, _COARSE_PM_ITERATIONS)
             else:  # finer: upsample the field and the estimate, re-vote with the finer image

@@ -1,0 +1,65 @@
+"""Context-encoder inpainting: one forward pass of the small network imgkit trains and ships.
+
+The network (:class:`imgkit.nets.inpaint_net.ContextEncoder`: gated convolutions, a dilated +
+Fourier bottleneck at 1/8 resolution, ≈ 0.5 M parameters) was trained by ``imgkit train
+inpaint`` on the benchmark corpus's ``tune`` photos; ``docs/models.md`` is its model card (data,
+command, steps, time, hash, held-out scores). The file ships inside the package
+(``imgkit/nets/models/context_encoder.pt``, fp16). ``weights=PATH`` uses a network you trained
+yourself (``imgkit train inpaint --photos DIR -o model.pt``).
+
+Region: with ``region="auto"`` the network sees the hole's bounding box plus a margin of
+``max(64, the box's longer side)`` pixels on each side (clipped to the image), so a small hole
+in a large photo costs what its crop costs; ``"full"`` runs on the whole image. A region whose
+longer side exceeds ``max_size`` is reduced (anti-aliased) and the fill upsampled bilinearly:
+the network was trained on scenes of 128–512 px. Known pixels are composited back exactly.
+
+References
+----------
+.. [1] D. Pathak, P. Krähenbühl, J. Donahue, T. Darrell, A. Efros, "Context Encoders: Feature
+   Learning by Inpainting", CVPR 2016.
+.. [2] J. Yu et al., "Free-Form Image Inpainting with Gated Convolution", ICCV 2019.
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+
+from ..registry import Option, register
+
+__all__ = ["context_encoder"]
+
+_TORCH_HINT = "install it with pip install torch==2.13.0 (CPU) then pip install 'imgkit[deep]'"
+
+
+@register(
+    "context_encoder", task="inpaint", family="deep", backend="torch", devices=("cpu", "cuda"),
+    requires=(("torch", _TORCH_HINT),),
+    reference="D. Pathak et al., 'Context Encoders: Feature Learning by Inpainting', CVPR 2016; "
+              "gated convolutions of J. Yu et al., ICCV 2019 (network trained by imgkit, docs/models.md)",
+    summary="small trained CNN shipped with imgkit: one forward pass, any hole shape (weights= for your own)",
+    options=(
+        Option("weights", None, "model file from `imgkit train inpaint` (default: the shipped model)",
+               type=(str, os.PathLike), nullable=True, check=os.fspath),
+        Option("region", "auto", "'auto': the hole's bounding box plus a margin; 'full': whole image",
+               type=str, choices=("auto", "full")),
+        Option("max_size", 1024, "longest side given to the network; larger regions are reduced and "
+               "the fill upsampled (None: full size)", type=int, low=16, high=100_000, nullable=True),
+    ),
+)
+def context_encoder(image, mask, *, ctx, weights, region, max_size):
+    """Fill ``image`` (H, W, C) where ``mask`` is True with the trained context encoder.
+
+    References
+    ----------
+    .. [1] D. Pathak et al., "Context Encoders: Feature Learning by Inpainting", CVPR 2016.
+    """
+    from ..nets.inpaint_fill import network_fill
+
+    xp = ctx.xp
+    if xp is not np:  # CuPy in: the network reads host arrays and runs on ctx.device
+        image, mask = image.get(), mask.get()
+    out, info = network_fill(np.asarray(image), np.asarray(mask, bool), weights=weights, device=ctx.device,
+                             region=region, max_size=max_size, ctx=ctx)
+    return xp.asarray(out), info

@@ -1,0 +1,293 @@
+"""The context-encoder inpainting network: architecture, model files, the method, PatchMatch's
+``init="network"``, and the training command (tiny photos, a few steps)."""
+
+import os
+import pickle
+import socket
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+import imgkit  # noqa: E402
+from imgkit.cli import main  # noqa: E402
+from imgkit.errors import InvalidOptionError, WeightsFormatError, WeightsNotFoundError  # noqa: E402
+from imgkit.nets import inpaint_fill  # noqa: E402
+from imgkit.nets.inpaint_net import ContextEncoder, load_model, save_model  # noqa: E402
+from imgkit.train import inpaint as train_inpaint  # noqa: E402
+from imgkit.train.inpaint import export  # noqa: E402
+
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+
+
+@pytest.fixture(scope="module")
+def tiny_model(tmp_path_factory):
+    torch.manual_seed(0)
+    net = ContextEncoder(width=8)
+    path = tmp_path_factory.mktemp("ce") / "tiny.pt"
+    save_model(net, path)
+    return net.eval(), path
+
+
+@pytest.fixture(scope="module")
+def photo_dir(tmp_path_factory):
+    """Three 48×48 photos: smooth colour ramps with a few stripes, far from mid-grey."""
+    from imgkit.io import save_image
+
+    d = tmp_path_factory.mktemp("photos")
+    yy, xx = np.mgrid[0:48, 0:48].astype(np.float32) / 47
+    for i in range(3):
+        img = np.stack([0.7 + 0.2 * xx, 0.8 - 0.2 * yy, 0.9 - 0.1 * (xx + yy) / 2], axis=2)
+        img[(np.arange(48) // (4 + 2 * i)) % 2 == 0, :, i] -= 0.3
+        save_image(d / f"p{i}.png", np.clip(img, 0, 1))
+    (d / "notes.txt").write_text("not an image; skipped")
+    return d
+
+
+# ---------------------------------------------------------------------------------------------
+# the network and its files
+# ---------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("shape", [(37, 50), (8, 8), (1, 3), (65, 17)])
+def test_net_is_fully_convolutional(tiny_model, shape):
+    net, _ = tiny_model
+    x = torch.rand(2, 3, *shape)
+    m = (torch.rand(2, 1, *shape) > 0.5).float()
+    with torch.no_grad():
+        y = net(x, m)
+    assert y.shape == x.shape
+    assert float(y.min()) >= 0 and float(y.max()) <= 1
+
+
+def test_net_ignores_hole_content(tiny_model):
+    net, _ = tiny_model
+    x = torch.rand(1, 3, 24, 24)
+    m = torch.zeros(1, 1, 24, 24)
+    m[..., 6:18, 6:18] = 1
+    x2 = x.clone()
+    x2[..., 6:18, 6:18] = torch.rand(1, 3, 12, 12)
+    with torch.no_grad():
+        assert torch.equal(net(x, m), net(x2, m))
+
+
+def test_net_rejects_bad_shapes():
+    with pytest.raises(ValueError, match="expected image"):
+        ContextEncoder(width=8)(torch.rand(1, 4, 8, 8), torch.zeros(1, 1, 8, 8))
+    with pytest.raises(ValueError, match="width"):
+        ContextEncoder(width=6)
+
+
+def test_model_file_round_trip(tiny_model, tmp_path):
+    net, path = tiny_model
+    x, m = torch.rand(1, 3, 20, 28), (torch.rand(1, 1, 20, 28) > 0.7).float()
+    with torch.no_grad():
+        ref = net(x, m)
+        assert torch.equal(load_model(path)(x, m), ref)
+        half = tmp_path / "half.pt"
+        save_model(net, half, half=True, meta={"note": "fp16"})
+        assert half.stat().st_size < 0.6 * path.stat().st_size
+        assert float((load_model(half)(x, m) - ref).abs().max()) < 5e-3
+    assert load_model(half).config == {"width": 8, "fourier": True}
+
+
+def test_bad_weight_files(tmp_path, tiny_model):
+    rnd = tmp_path / "random.pt"
+    rnd.write_bytes(np.random.default_rng(0).bytes(2000))
+    with pytest.raises(WeightsFormatError, match="cannot read"):
+        load_model(rnd)
+
+    class Evil:
+        def __reduce__(self):
+            return (os.system, ("echo pwned",))
+
+    evil = tmp_path / "evil.pt"
+    torch.save({"format": "imgkit-context-encoder", "state_dict": {}, "x": Evil()}, evil)
+    with pytest.raises(WeightsFormatError):
+        load_model(evil)
+    pkl = tmp_path / "plain.pt"
+    pkl.write_bytes(pickle.dumps({"a": 1}))
+    with pytest.raises(WeightsFormatError):
+        load_model(pkl)
+    other = tmp_path / "other.pt"
+    torch.save({"weight": torch.zeros(3)}, other)
+    with pytest.raises(WeightsFormatError, match="not an imgkit inpainting-network file"):
+        load_model(other)
+    wrong = tmp_path / "wrong.pt"
+    save_model(ContextEncoder(width=8), wrong)
+    blob = torch.load(wrong, weights_only=True)
+    blob["config"] = {"width": 16, "fourier": True}
+    torch.save(blob, wrong)
+    with pytest.raises(WeightsFormatError, match="do not fit"):
+        load_model(wrong)
+    img, mask = np.random.default_rng(0).random((16, 16, 3)), np.zeros((16, 16), bool)
+    mask[4:8, 4:8] = True
+    with pytest.raises(WeightsNotFoundError, match="does not exist"):
+        imgkit.inpaint(img, mask, method="context_encoder", weights=tmp_path / "missing.pt")
+    with pytest.raises(WeightsFormatError):
+        imgkit.inpaint(img, mask, method="context_encoder", weights=rnd)
+
+
+def test_missing_shipped_model_is_a_clear_error(monkeypatch, tmp_path):
+    monkeypatch.setattr(inpaint_fill, "DEFAULT_WEIGHTS", tmp_path / "gone.pt")
+    img, mask = np.random.default_rng(0).random((16, 16, 3)), np.zeros((16, 16), bool)
+    mask[4:8, 4:8] = True
+    with pytest.raises(WeightsNotFoundError, match="shipped context-encoder model"):
+        imgkit.inpaint(img, mask, method="context_encoder")
+
+
+# ---------------------------------------------------------------------------------------------
+# the method
+# ---------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("region", ["auto", "full"])
+@pytest.mark.parametrize("dtype", [np.uint8, np.float32])
+def test_method_keeps_known_pixels(tiny_model, astronaut64, region, dtype):
+    _, path = tiny_model
+    img = astronaut64 if dtype == np.float32 else (astronaut64 * 255).round().astype(np.uint8)
+    mask = np.zeros((64, 64), bool)
+    mask[20:30, 35:50] = True
+    out, info = imgkit.inpaint(img, mask, method="context_encoder", weights=path, region=region,
+                               return_info=True)
+    ref = img.astype(np.float32) / (255 if dtype == np.uint8 else 1)
+    assert out.dtype == np.float32 and out.shape == img.shape
+    np.testing.assert_array_equal(out[~mask], ref[~mask])
+    assert not np.array_equal(out[mask], ref[mask])
+    assert info.weights == str(path.resolve())
+    assert info.region == (0, 0, 64, 64)  # the 64 px margin reaches every border
+
+
+def test_method_region_and_reduction(tiny_model):
+    _, path = tiny_model
+    rng = np.random.default_rng(1)
+    img = rng.random((300, 200, 3)).astype(np.float32)
+    mask = np.zeros((300, 200), bool)
+    mask[10:20, 10:14] = True
+    out, info = imgkit.inpaint(img, mask, method="context_encoder", weights=path, return_info=True)
+    assert info.region == (0, 0, 84, 78)  # box 10..20 × 10..14 plus a 64 px margin
+    np.testing.assert_array_equal(out[~mask], img[~mask])
+    out2, info2 = imgkit.inpaint(img, mask, method="context_encoder", weights=path, region="full",
+                                 max_size=100, return_info=True)
+    assert info2.work_shape == (100, 67) and info2.scale == pytest.approx(1 / 3)
+    np.testing.assert_array_equal(out2[~mask], img[~mask])
+    with pytest.raises(InvalidOptionError, match="region"):
+        imgkit.inpaint(img, mask, method="context_encoder", weights=path, region="box")
+
+
+def test_method_grey_image(tiny_model):
+    _, path = tiny_model
+    img = np.tile(np.linspace(0, 1, 40, dtype=np.float32), (30, 1))
+    mask = np.zeros((30, 40), bool)
+    mask[10:20, 10:20] = True
+    out = imgkit.inpaint(img, mask, method="context_encoder", weights=path)
+    assert out.shape == (30, 40)
+    np.testing.assert_array_equal(out[~mask], img[~mask])
+
+
+def test_patchmatch_network_init(tiny_model, astronaut64, monkeypatch):
+    _, path = tiny_model
+    monkeypatch.setattr(inpaint_fill, "DEFAULT_WEIGHTS", path)
+    mask = np.zeros((64, 64), bool)
+    mask[24:40, 20:36] = True
+    out, info = imgkit.inpaint(astronaut64, mask, method="patchmatch", init="network", seed=0,
+                               min_size=16, return_info=True)
+    np.testing.assert_array_equal(out[~mask], astronaut64[~mask])
+    assert "network" in info.init
+    base = imgkit.inpaint(astronaut64, mask, method="patchmatch", seed=0, min_size=16)
+    assert not np.array_equal(out, base)
+
+
+# ---------------------------------------------------------------------------------------------
+# training
+# ---------------------------------------------------------------------------------------------
+
+TINY = dict(steps=40, batch_size=4, crop=32, lr=3e-3, width=8, checkpoint_every=20, val_every=20,
+            log_every=10, seed=0, progress=False)
+
+
+def test_training_hole_loss_falls(photo_dir, tmp_path):
+    """The CI reproduction check: a few steps on three tiny photos with the full default loss
+    (L1 hole + valid, VGG16 perceptual + style, TV); the hole L1 must fall."""
+    res = train_inpaint(photo_dir, tmp_path / "m.pt", **TINY)
+    hole = np.array([r["hole_l1"] for r in res.history])
+    assert len(hole) == 40 and set(res.history[0]) >= {"hole", "valid", "perceptual", "style", "tv"}
+    assert hole[-10:].mean() < 0.7 * hole[:10].mean()
+    assert res.val_history[-1]["val_hole_l1"] < res.val_history[0]["val_hole_l1"] or len(res.val_history) < 2
+    net = load_model(res.model)
+    assert net.config["width"] == 8
+    assert (tmp_path / "m_ckpt" / "val_0000020.png").is_file()
+    assert (tmp_path / "m_ckpt" / "last.pt").is_file()
+    shipped = export(tmp_path / "m_ckpt" / "last.pt", tmp_path / "m16.pt")
+    blob = torch.load(shipped, weights_only=True)
+    assert blob["meta"]["dtype"] == "float16" and blob["meta"]["steps"] == 40
+    assert all(v.dtype == torch.float16 for v in blob["state_dict"].values())
+    x, m = torch.rand(1, 3, 32, 32), (torch.rand(1, 1, 32, 32) > 0.7).float()
+    with torch.no_grad():
+        assert float((load_model(shipped)(x, m) - net(x, m)).abs().max()) < 5e-3
+
+
+def test_resume_continues_exactly(photo_dir, tmp_path):
+    kw = dict(TINY, steps=6, checkpoint_every=2, val_every=0, loss_weights={"perceptual": 0, "style": 0})
+    full = train_inpaint(photo_dir, tmp_path / "full.pt", **kw)
+    part = train_inpaint(photo_dir, tmp_path / "part.pt", **kw, callback=lambda s, n, r: s < 4)
+    assert part.steps == 4
+    rest = train_inpaint(photo_dir, tmp_path / "part.pt", **kw, resume="auto")
+    assert rest.steps == 6 and [r["step"] for r in rest.history] == [5, 6]
+    a, b = load_model(full.model).state_dict(), load_model(rest.model).state_dict()
+    for k in a:
+        torch.testing.assert_close(a[k], b[k], rtol=0, atol=1e-6)
+    assert [r["hole_l1"] for r in full.history[4:]] == pytest.approx([r["hole_l1"] for r in rest.history])
+
+
+def test_train_cli_and_model_is_usable(photo_dir, tmp_path, capsys):
+    out = tmp_path / "cli.pt"
+    rc = main(["train", "inpaint", "--photos", str(photo_dir), "-o", str(out), "--steps", "3",
+               "--crop", "32", "--batch-size", "2", "--width", "8", "--w-perceptual", "0", "--w-style", "0",
+               "--log-every", "1", "--half", "--no-progress", "--mask-kinds", "thick,box"])
+    assert rc == 0
+    text = capsys.readouterr().out
+    assert "step 3/3 hole_l1" in text and "img/s" in text and f"wrote {out}" in text
+    img = np.random.default_rng(0).random((40, 40, 3)).astype(np.float32)
+    mask = np.zeros((40, 40), bool)
+    mask[5:15, 20:30] = True
+    res = imgkit.inpaint(img, mask, method="context_encoder", weights=out)
+    np.testing.assert_array_equal(res[~mask], img[~mask])
+    assert main(["train", "inpaint", "--photos", str(tmp_path / "none"), "-o", str(out)]) == 2
+    assert "does not exist" in capsys.readouterr().err
+    assert main(["train"]) == 2 and main(["train", "style"]) == 2
+    assert "imgkit train {inpaint}" in capsys.readouterr().err
+
+
+def test_training_progress_bar(photo_dir, tmp_path, capsys):
+    kw = dict(TINY, steps=3, val_every=0, progress=True, loss_weights={"perceptual": 0, "style": 0})
+    train_inpaint(photo_dir, tmp_path / "bar.pt", **kw)
+    err = capsys.readouterr().err
+    assert "train inpaint" in err and "3/3" in err and "img_s=" in err
+
+
+def test_training_rejects_bad_options(photo_dir, tmp_path):
+    with pytest.raises(InvalidOptionError, match="crop"):
+        train_inpaint(photo_dir, tmp_path / "m.pt", crop=30)
+    with pytest.raises(InvalidOptionError, match="smaller than the crop"):
+        train_inpaint(photo_dir, tmp_path / "m.pt", crop=64)
+    with pytest.raises(InvalidOptionError, match="mask_kinds"):
+        train_inpaint(photo_dir, tmp_path / "m.pt", crop=32, mask_kinds=["circle"])
+    with pytest.raises(InvalidOptionError, match="loss_weights"):
+        train_inpaint(photo_dir, tmp_path / "m.pt", crop=32, loss_weights={"gan": 1})
+
+
+def test_ddp_single_process(photo_dir, tmp_path, monkeypatch):
+    """The torchrun path (DistributedDataParallel, gloo) in one process: RANK/WORLD_SIZE set as
+    ``torchrun --nproc_per_node 1`` sets them."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    for k, v in {"RANK": "0", "WORLD_SIZE": "1", "LOCAL_RANK": "0", "MASTER_ADDR": "127.0.0.1",
+                 "MASTER_PORT": str(port)}.items():
+        monkeypatch.setenv(k, v)
+    res = train_inpaint(photo_dir, tmp_path / "ddp.pt", **dict(TINY, steps=3, val_every=0,
+                                                                loss_weights={"perceptual": 0, "style": 0}))
+    assert res.steps == 3 and load_model(res.model).config["width"] == 8
+    assert not torch.distributed.is_initialized()
