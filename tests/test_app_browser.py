@@ -226,3 +226,39 @@ def test_style_tab(page, tmp_path):
     assert "Source map" in captions and "Coherence map" in captions
     page.wait_for_timeout(200)
     _screenshot(page, tmp_path, "app-style.png")
+
+
+def test_mask_tools(page, tmp_path):
+    """Brush, eraser, undo, clear and an uploaded mask change the mask the page would send."""
+    page.select_option("#ip-maxside", "64")
+    page.select_option("#ip-sample", "coffee")
+    page.wait_for_function("document.getElementById('ip-canvas').width === 64")
+
+    def painted() -> int:
+        return page.evaluate("window.imgkitApp.painter.maskCanvas().painted")
+
+    assert painted() == 0
+    _paint(page, (10.0, 10.0), (50.0, 10.0))
+    one = painted()
+    assert 16 * 40 * 0.8 < one < 16 * 56           # a 16-pixel brush along 40 pixels
+    _paint(page, (10.0, 40.0), (50.0, 40.0))
+    assert painted() > 1.8 * one
+    page.click("#ip-undo")
+    assert painted() == one
+    page.click("#ip-erase")
+    _paint(page, (30.0, 0.0), (30.0, 30.0))
+    erased = painted()
+    assert one * 0.5 < erased < one - 100
+    page.click("#ip-undo")
+    assert painted() == one
+    page.click("#ip-clear")
+    assert painted() == 0
+    page.click("#ip-undo")
+    assert painted() == one
+    # an uploaded mask replaces the painted one: its nonzero pixels, no more
+    mask = np.zeros((64, 64), np.uint8)
+    mask[20:30, 5:45] = 255
+    path = tmp_path / "mask.png"
+    cv2.imwrite(str(path), mask)
+    page.set_input_files("#ip-maskfile", str(path))
+    page.wait_for_function(f"window.imgkitApp.painter.maskCanvas().painted === {int((mask > 0).sum())}")
