@@ -15,7 +15,7 @@ import numpy as np
 
 from .errors import InvalidOptionError
 
-__all__ = ["check_callback", "check_flag", "check_int", "check_seed"]
+__all__ = ["check_callback", "check_flag", "check_int", "check_progress", "check_seed"]
 
 
 def check_seed(seed: Any) -> int:
@@ -32,6 +32,15 @@ def check_flag(value: Any, name: str) -> bool:
     """``value`` as a bool; only True/False (Python or NumPy) are accepted."""
     if not isinstance(value, (bool, np.bool_)):
         raise InvalidOptionError(f"{name} must be True or False; got {value!r}")
+    return bool(value)
+
+
+def check_progress(value: Any) -> bool | str:
+    """``progress`` as True/False, or ``"log"`` (periodic progress lines on stderr)."""
+    if isinstance(value, str) and value == "log":
+        return "log"
+    if not isinstance(value, (bool, np.bool_)):
+        raise InvalidOptionError(f"progress must be True, False or 'log'; got {value!r}")
     return bool(value)
 
 

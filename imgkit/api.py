@@ -14,24 +14,18 @@ import numpy as np
 
 from ._checks import check_callback as _check_callback
 from ._checks import check_flag as _check_flag
+from ._checks import check_progress as _check_progress
 from ._checks import check_seed as _check_seed
-from ._image import ImageMeta, as_float_image, as_mask, is_cupy, restore_image, to_gray, to_numpy, to_rgb
+from ._image import ImageMeta, as_float_image, as_mask, is_cupy, restore_image, to_gray, to_rgb
+from ._xp import to_numpy
 from .context import Info, RunContext
 from .device import array_module, resolve_device
-from .errors import InvalidImageError, InvalidOptionError, NoSourceError
+from .errors import InvalidImageError, NoSourceError
 from .registry import REGION_OPTIONS, MethodSpec, get_method
 
 __all__ = ["analogy", "inpaint", "stylize"]
 
 Callback = Callable[[int, int, dict[str, Any]], Any]
-
-
-def _check_progress(value: Any) -> bool | str:
-    if isinstance(value, str) and value == "log":
-        return "log"
-    if not isinstance(value, (bool, np.bool_)):
-        raise InvalidOptionError(f"progress must be True, False or 'log'; got {value!r}")
-    return bool(value)
 
 
 def _prepare(

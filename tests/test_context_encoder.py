@@ -142,7 +142,7 @@ def test_missing_shipped_model_is_a_clear_error(monkeypatch, tmp_path):
 # ---------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("region", ["auto", "full"])
+@pytest.mark.parametrize("region", ["auto", "crop", "full"])
 @pytest.mark.parametrize("dtype", [np.uint8, np.float32])
 def test_method_keeps_known_pixels(tiny_model, astronaut64, region, dtype):
     _, path = tiny_model
@@ -156,7 +156,7 @@ def test_method_keeps_known_pixels(tiny_model, astronaut64, region, dtype):
     np.testing.assert_array_equal(out[~mask], ref[~mask])
     assert not np.array_equal(out[mask], ref[mask])
     assert info.weights == str(path.resolve())
-    assert info.region == (0, 0, 64, 64)  # the 64 px margin reaches every border
+    assert info.regions == [(0, 64, 0, 64)]  # the 64 px margin reaches every border
 
 
 def test_method_region_and_reduction(tiny_model):
@@ -165,8 +165,9 @@ def test_method_region_and_reduction(tiny_model):
     img = rng.random((300, 200, 3)).astype(np.float32)
     mask = np.zeros((300, 200), bool)
     mask[10:20, 10:14] = True
-    out, info = imgkit.inpaint(img, mask, method="context_encoder", weights=path, return_info=True)
-    assert info.region == (0, 0, 84, 78)  # box 10..20 × 10..14 plus a 64 px margin
+    out, info = imgkit.inpaint(img, mask, method="context_encoder", weights=path, region="crop",
+                               return_info=True)
+    assert info.regions == [(0, 84, 0, 78)]  # box 10..20 × 10..14 plus a 64 px margin
     np.testing.assert_array_equal(out[~mask], img[~mask])
     out2, info2 = imgkit.inpaint(img, mask, method="context_encoder", weights=path, region="full",
                                  max_size=100, return_info=True)

@@ -7,9 +7,9 @@ command, steps, time, hash, held-out scores). The file ships inside the package
 (``imgkit/nets/models/context_encoder.pt``, fp16). ``weights=PATH`` uses a network you trained
 yourself (``imgkit train inpaint --photos DIR -o model.pt``).
 
-Region: with ``region="auto"`` the network sees the hole's bounding box plus a margin of
-``max(64, the box's longer side)`` pixels on each side (clipped to the image), so a small hole
-in a large photo costs what its crop costs; ``"full"`` runs on the whole image. A region whose
+Region: like every inpainting method it takes :func:`imgkit.inpaint`'s ``region`` options; its
+default ``region="auto"`` works on each hole's bounding box plus a context margin on photos over
+one megapixel, so a small hole in a large photo costs what its crop costs. A region whose
 longer side exceeds ``max_size`` is reduced (anti-aliased) and the fill upsampled bilinearly:
 the network was trained on scenes of 128–512 px. Known pixels are composited back exactly.
 
@@ -35,20 +35,18 @@ _TORCH_HINT = "install it with pip install torch==2.13.0 (CPU) then pip install 
 
 @register(
     "context_encoder", task="inpaint", family="deep", backend="torch", devices=("cpu", "cuda"),
-    requires=(("torch", _TORCH_HINT),),
+    requires=(("torch", _TORCH_HINT),), region="auto",
     reference="D. Pathak et al., 'Context Encoders: Feature Learning by Inpainting', CVPR 2016; "
               "gated convolutions of J. Yu et al., ICCV 2019 (network trained by imgkit, docs/models.md)",
     summary="small trained CNN shipped with imgkit: one forward pass, any hole shape (weights= for your own)",
     options=(
         Option("weights", None, "model file from `imgkit train inpaint` (default: the shipped model)",
                type=(str, os.PathLike), nullable=True, check=os.fspath),
-        Option("region", "auto", "'auto': the hole's bounding box plus a margin; 'full': whole image",
-               type=str, choices=("auto", "full")),
         Option("max_size", 1024, "longest side given to the network; larger regions are reduced and "
                "the fill upsampled (None: full size)", type=int, low=16, high=100_000, nullable=True),
     ),
 )
-def context_encoder(image, mask, *, ctx, weights, region, max_size):
+def context_encoder(image, mask, *, ctx, weights, max_size):
     """Fill ``image`` (H, W, C) where ``mask`` is True with the trained context encoder.
 
     References
@@ -61,5 +59,5 @@ def context_encoder(image, mask, *, ctx, weights, region, max_size):
     if xp is not np:  # CuPy in: the network reads host arrays and runs on ctx.device
         image, mask = image.get(), mask.get()
     out, info = network_fill(np.asarray(image), np.asarray(mask, bool), weights=weights, device=ctx.device,
-                             region=region, max_size=max_size, ctx=ctx)
+                             region="full", max_size=max_size, ctx=ctx)
     return xp.asarray(out), info
