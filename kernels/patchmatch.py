@@ -650,6 +650,11 @@ _row_distances_weighted = numba.njit(cache=True)(
 
 
 _row_normalise = numba.njit(cache=True)(_row_normalise_py)
+# The drivers below call _scan_band and _row_distances; each build binds them to the plain or the
+# weighted version (_plain_drivers / _weighted_drivers). The module-level names are the weighted
+# (general) ones.
+_scan_band = _scan_band_weighted
+_row_distances = _row_distances_weighted
 
 
 def _distances_cpu_py(T, S, C, nnf, dist, valid, wpix, kern, kbar, use_w, use_k, half, lo_y, hi_y, lo_x,

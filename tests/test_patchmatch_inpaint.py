@@ -18,6 +18,8 @@ byte-equal; compared are the quality of each against the truth and the agreement
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 from imgkit.kernels import patchmatch as pm
@@ -141,10 +143,12 @@ def test_hole_lpips_below_diffusion_baselines(fills):
 
 def _texture_beats_telea(img, mask, out):
     """The fill's gradient-magnitude distribution is closer to the truth's than telea's, and
-    keeps most of its energy."""
+    keeps most of its energy. (The default weighted-mean vote is a little smoother on stochastic
+    textures than the former mean-shift default: measured 0.80 of telea's distance on the gravel
+    holes, 0.6-0.7 before; the mean vote won on the corpus's tune photos by LPIPS.)"""
     g_true, g_out = _grad_mag(img)[mask], _grad_mag(out)[mask]
     g_tel = _grad_mag(imgkit.inpaint(img, mask, method="telea"))[mask]
-    assert _w1(g_out, g_true) < 0.75 * _w1(g_tel, g_true)
+    assert _w1(g_out, g_true) < 0.87 * _w1(g_tel, g_true)
     assert g_out.mean() > 0.5 * g_true.mean()
 
 
@@ -215,7 +219,7 @@ def test_thin_holes_thin_out_down_the_pyramid():
     fractions = [m.mean() for m in info.masks]  # coarse → fine
     assert len(fractions) >= 2
     assert fractions[-1] == pytest.approx(mask.mean())
-    assert all(a < b for a, b in zip(fractions, fractions[1:])), fractions
+    assert all(a < b for a, b in itertools.pairwise(fractions)), fractions
     assert hole_mae(out, img, mask) < 0.6 * mean_fill_mae(img, mask)
 
 

@@ -15,6 +15,8 @@ pypatchmatch's fills, scores and seconds are cached in ``--cache`` (a case's key
 kind, size, mask seed and radius) so reruns only pay for imgkit; ``--refresh-peer`` re-times it
 (do that for the published speed comparison, so both run under the same load).
 
+``--time-only`` skips the scores (for the 512 px timing run on a busy machine).
+
 Outputs (``--out`` prefix): ``.json`` (every case), ``.md`` (per-kind medians, wins/losses and
 seconds per variant and size, machine load), and ``_grid.png`` with the ``--grid`` cases where
 the first variant lost most to pypatchmatch (columns: input with the hole in magenta, imgkit,
@@ -37,7 +39,6 @@ import statistics
 import sys
 import time
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
@@ -129,14 +130,22 @@ def _score(out: np.ndarray, img: np.ndarray, mask: np.ndarray) -> dict[str, floa
             "psnr_hole": float(metrics.psnr(out, img, mask))}
 
 
+_NO_SCORE = {"lpips": float("nan"), "psnr_hole": float("nan")}
+
+
 def _case_key(name: str, kind: str, size: int, mask: np.ndarray, radius: int) -> str:
     h = hashlib.sha1(np.packbits(mask).tobytes()).hexdigest()[:12]
     return f"{name}_{kind}_{size}_r{radius}_{h}"
 
 
-def run_peer(name, kind, size, img, mask, cache: Path, refresh: bool) -> tuple[dict, np.ndarray]:
+def run_peer(name, kind, size, img, mask, cache: Path, refresh: bool, score: bool = True
+             ) -> tuple[dict, np.ndarray]:
     from PIL import Image
 
+    if not score:  # timing only: nothing read from or written to the cache
+        t = time.perf_counter()
+        out = peer_fill(img, mask)
+        return {"seconds": time.perf_counter() - t, **_NO_SCORE, "load": _load()}, out
     key = _case_key(name, kind, size, mask, RADIUS)
     js, png = cache / f"{key}.json", cache / f"{key}.png"
     if not refresh and js.exists() and png.exists():
@@ -223,6 +232,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--grid", type=int, default=8, help="worst cases of the first variant to draw")
     ap.add_argument("--cache", default=str(RESULTS / "tmp" / "pypatchmatch_cache"))
     ap.add_argument("--refresh-peer", action="store_true", help="re-run pypatchmatch (re-time it)")
+    ap.add_argument("--time-only", action="store_true",
+                    help="seconds only: no LPIPS / PSNR (scores NaN, no wins), peer not cached")
     ap.add_argument("--out", default=None, help="output prefix (default results/tune_patchmatch_<split>)")
     args = ap.parse_args(argv)
     _set_threads(args.threads)
@@ -258,13 +269,15 @@ def main(argv: list[str] | None = None) -> int:
             for kind in args.kinds:
                 img, mask = inpaint_pair(name, kind, size)
                 img, mask = np.ascontiguousarray(img), np.ascontiguousarray(mask)
-                prow, pout = run_peer(name, kind, size, img, mask, cache, args.refresh_peer)
+                prow, pout = run_peer(name, kind, size, img, mask, cache, args.refresh_peer,
+                                      not args.time_only)
                 for v in variants:
                     t = time.perf_counter()
                     ours = v(img, mask)
                     sec = time.perf_counter() - t
                     row = {"image": name, "kind": kind, "size": size, "variant": v.label, "seconds": sec,
-                           **_score(ours, img, mask), "peer_lpips": prow["lpips"],
+                           **(_NO_SCORE if args.time_only else _score(ours, img, mask)),
+                           "peer_lpips": prow["lpips"],
                            "peer_psnr_hole": prow["psnr_hole"], "peer_seconds": prow["seconds"],
                            "hole": float(mask.mean()), "load": _load()}
                     row["case"] = f"{name}/{kind}/{size}/{v.label}"
@@ -292,7 +305,7 @@ def main(argv: list[str] | None = None) -> int:
     out.with_suffix(".md").write_text(text, encoding="utf-8")
     out.with_suffix(".json").write_text(json.dumps({"meta": meta, "summary": summ, "rows": rows}, indent=1),
                                         encoding="utf-8")
-    if args.grid:
+    if args.grid and not args.time_only:
         grid(out.parent / (out.name + "_grid.png"), worst, pictures,
              f"{args.split}: cases where imgkit ({variants[0].label}) lost most to pypatchmatch r{RADIUS}")
     return 0
