@@ -11,7 +11,7 @@ PIP    := $(PY) -m pip --disable-pip-version-check
 STAMP  := $(VENV)/.imgkit-installed
 EXTRAS ?= deep,fast,bench,batch,dev
 
-.PHONY: demo test lint setup clean bench-quick bench
+.PHONY: demo test lint setup clean bench-quick bench corpus
 
 setup: $(STAMP)
 
@@ -29,12 +29,20 @@ test: $(STAMP)
 	$(PY) -m ruff check imgkit kernels benchmarks tests examples
 	$(PY) -m pytest
 
+# The benchmark photo corpus (benchmarks/README.md): Debian wallpaper packages (root or sudo; the
+# skimage/matplotlib photos come with the venv). `python -m benchmarks corpus` lists what is there.
+CORPUS_DEBS := plasma-workspace-wallpapers mate-backgrounds lomiri-wallpapers gnome-backgrounds
+corpus:
+	@if dpkg -s $(CORPUS_DEBS) >/dev/null 2>&1; then echo "corpus packages already installed"; \
+	else SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq --no-install-recommends $(CORPUS_DEBS); fi
+
 # Benchmarks (see benchmarks/README.md): the peers extra adds the external reference rows.
-bench-quick: $(STAMP)
+bench-quick: $(STAMP) corpus
 	$(PIP) install --quiet -e ".[peers]"
 	$(PY) -m benchmarks all --quick --out benchmarks/results/quick
 
-bench: $(STAMP)
+bench: $(STAMP) corpus
 	$(PIP) install --quiet -e ".[peers]"
 	$(PY) -m benchmarks all --max-row-s 120 --out benchmarks/results/full
 

@@ -8,6 +8,7 @@
         [--option METHOD.NAME=VALUE ...] [--no-firstcall] [--no-peers] [--no-metrics]
         [--no-progress] [--list]
     python -m benchmarks report --out DIR     # rebuild summary.md, plots and grids from the CSVs
+    python -m benchmarks corpus [--split tune|heldout] [--export DIR]   # the photo corpus
 
 Writes into ``--out`` (default ``benchmarks/results/quick`` or ``benchmarks/results/full``):
 ``<task>.csv`` (one row per case × method × device), ``firstcall.csv``, ``kernels.csv``,
@@ -71,7 +72,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _check_methods(names: list[str], tasks: list[str]) -> str | None:
-    from .candidates import all_candidate_names
+    from .suite.candidates import all_candidate_names
 
     known: dict[str, list[str]] = {}
     for t in tasks:
@@ -86,13 +87,13 @@ def _check_methods(names: list[str], tasks: list[str]) -> str | None:
 
 
 def _list(tasks: list[str], cfg: Any) -> None:
-    from .candidates import build_candidates
-    from .cases import build_cases
-    from .kernels import discover
+    from .suite.candidates import build_candidates
+    from .suite.cases import build_cases
+    from .suite.kernels import discover
 
     for t in tasks:
         if t == "kernels":
-            print(f"kernels: {', '.join(discover()) or 'no benchmarks/speed_*.py module'}")
+            print(f"kernels: {', '.join(discover()) or 'no benchmarks/speed/speed_*.py module'}")
             continue
         images, variants = cfg.for_task(t)
         cases = build_cases(t, quick=cfg.quick, images=images, variants=variants, sizes=cfg.sizes)
@@ -106,8 +107,8 @@ def _list(tasks: list[str], cfg: Any) -> None:
 
 
 def _write_kernels(out: Path, rows: list[dict[str, Any]]) -> None:
-    from .kernels import KERNEL_COLUMNS
-    from .runner import _fmt
+    from .suite.kernels import KERNEL_COLUMNS
+    from .suite.runner import _fmt
 
     with open(out / "kernels.csv", "w", newline="") as fh:
         w = csv.DictWriter(fh, fieldnames=KERNEL_COLUMNS, extrasaction="ignore")
@@ -154,7 +155,7 @@ class _OutLock:
 
 
 def run(tasks: list[str], cfg: Any, argv_display: list[str]) -> Path:
-    """Run ``tasks`` with ``cfg`` (a :class:`benchmarks.runner.Config`) and write the report.
+    """Run ``tasks`` with ``cfg`` (a :class:`benchmarks.suite.runner.Config`) and write the report.
 
     Raises :class:`OutputBusyError` when another live run writes to ``cfg.out``.
     """
@@ -167,10 +168,10 @@ def _run(tasks: list[str], cfg: Any, argv_display: list[str]) -> Path:
     import datetime as dt
     import os
 
-    from .kernels import kernel_table
-    from .measure import machine_info
-    from .report import write_report
-    from .runner import run_task
+    from .suite.kernels import kernel_table
+    from .suite.measure import machine_info
+    from .suite.report import write_report
+    from .suite.runner import run_task
 
     out = cfg.out
     meta_path = out / "meta.json"
@@ -213,13 +214,17 @@ def _run(tasks: list[str], cfg: Any, argv_display: list[str]) -> Path:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from .candidates import parse_option_overrides
-    from .runner import Config
+    from .suite.candidates import parse_option_overrides
+    from .suite.runner import Config
 
     argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["corpus"]:
+        from .suite.corpus import main as corpus_main
+
+        return corpus_main(argv[1:])
     args = build_parser().parse_args(argv)
     if args.command == "report":
-        from .report import write_report
+        from .suite.report import write_report
 
         out = args.out or HERE / "results" / ("quick" if args.quick else "full")
         present = [t for t in TASKS if (out / f"{t}.csv").exists()]

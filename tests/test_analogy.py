@@ -5,7 +5,7 @@
   so the filter is learnt on Y -- and an emboss, far better than returning B.
 * Texture by numbers: each region of B′ copies from the texture of the matching region of A′
   (checked on the source map).
-* Exact mode equals the brute-force NumPy reference (tests/naive_analogy.py) bit for bit.
+* Exact mode equals the brute-force NumPy reference (benchmarks/reference/naive_analogy.py) bit for bit.
 * CUDA twin under the simulator: given the same inputs (and the same approximate field), its
   source map, coherence map and B′ equal the CPU kernel's exactly; the whole method in exact mode
   gives the same result on both devices.
@@ -20,11 +20,11 @@ from scipy.ndimage import convolve
 from skimage.filters import gaussian
 
 import imgkit
+from benchmarks.reference import naive_analogy as nv
 from imgkit import data
 from imgkit._color import luminance
 from imgkit.errors import InvalidImageError, InvalidOptionError
 from imgkit.style._hertzmann import FILTERED, feature_kernels, features
-from tests import naive_analogy as nv
 
 
 def _psnr(x, y) -> float:

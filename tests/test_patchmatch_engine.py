@@ -1,5 +1,5 @@
 """PatchMatch NNF engine (kernels/patchmatch.py) and imgkit.nnf: quality against the exact field
-from the brute-force NumPy reference (tests/naive_patchmatch.py), masks, weights, determinism,
+from the brute-force NumPy reference (benchmarks/reference/naive_patchmatch.py), masks, weights, determinism,
 the banded CPU scan against the sequential one, and the CUDA twin under the simulator.
 
 Quality criteria. The exact NNF comes from ``naive_patchmatch.exact_nnf``. For pairs where a
@@ -18,9 +18,9 @@ import pytest
 from imgkit.kernels import patchmatch as pm
 
 import imgkit
+from benchmarks.reference import naive_patchmatch as nv
 from imgkit import data
 from imgkit.errors import InvalidImageError, InvalidMaskError, InvalidOptionError, NoSourceError
-from tests import naive_patchmatch as nv
 
 
 def _related(name: str, kind: str):

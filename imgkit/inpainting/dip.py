@@ -27,7 +27,7 @@ hole is filled with what the known pixels imply. The set-up is the paper's (Sec.
 
 The paper runs 3000–6000 iterations of a 128-channel net on a GPU. The defaults here
 (1200 iterations of the 16–128 net) finish a 256×256 image in about 3.5–5.5 minutes on a 2-core
-CPU. They come from a tuning study on thin masks (``python -m benchmarks.tune_dip``,
+CPU. They come from a tuning study on thin masks (``python -m benchmarks.studies.tune_dip``,
 ``benchmarks/results/tune_dip*.md``; the inpainting benchmark's stroke masks at 256²): the
 16-channel skips and the output average raised the mean hole PSNR from 24.55 to 25.19 dB and
 lowered the mean hole LPIPS from 0.0234 to 0.0231 on four photos, for 1.09× the time per step.

@@ -51,7 +51,7 @@ Coarse to fine
     Work is confined to the bounding box of the patches overlapping the hole (the target of the
     search and of the vote); the source is always the whole known image of the level.
 
-Defaults (measured with ``benchmarks/compare_completion.py`` and hole LPIPS on photos and
+Defaults (measured with ``benchmarks/studies/compare_completion.py`` and hole LPIPS on photos and
 textures with box and blob holes): CIE L*a*b* beats RGB; ``alpha = 2.5`` beats Wexler's 1.3
 (stronger preference for votes anchored in known pixels); mean-shift voting and the texture
 features sharpen textures; 7×7 patches give the best quality per second (9×9 and 11×11 are a

@@ -1,6 +1,6 @@
 """``python -m benchmarks kernels``: the per-family kernel speed modules, side by side.
 
-Each kernel family ships ``benchmarks/speed_<family>.py`` exposing ``kernel_rows(quick: bool) ->
+Each kernel family ships ``benchmarks/speed/speed_<family>.py`` exposing ``kernel_rows(quick: bool) ->
 list[dict]`` with the keys ``family, kernel, device, size, median_s, throughput, unit`` and
 optionally ``first_call_s, peak_mem_mb, notes`` (median of repeated warm runs; first call in a
 fresh process; the module decides its own repeats and reference rows, e.g. a NumPy reference
@@ -33,8 +33,8 @@ KERNEL_COLUMNS = ["module", "family", "kernel", "device", "size", "status", "rea
 
 def discover() -> list[str]:
     """Module names ``benchmarks.speed_*`` present next to this file, sorted."""
-    here = Path(__file__).resolve().parent
-    return [f"{__package__}.{p.stem}" for p in sorted(here.glob("speed_*.py"))]
+    here = Path(__file__).resolve().parent.parent / "speed"
+    return [f"benchmarks.speed.{p.stem}" for p in sorted(here.glob("speed_*.py"))]
 
 
 def _rows_of(name: str, mod: ModuleType | None, quick: bool) -> list[dict[str, Any]]:

@@ -10,13 +10,13 @@ Rows
   cache is in the notes) and the extra peak RSS of the fill;
 * the search kernel alone on a mid-fill state, as effective candidate-pixel comparisons per
   second (valid candidates × known target pixels / time: what an exhaustive search would
-  compute), against the plain NumPy exhaustive search of ``tests/naive_criminisi.py``;
+  compute), against the plain NumPy exhaustive search of ``benchmarks/reference/naive_criminisi.py``;
 * reference rows: the PyPI package ``criminisi`` (not on this index: skipped with the reason),
   and ``exemplar-based-inpainting`` (a PyPI implementation of the same paper that runs a
   masked ``cv2.matchTemplate`` over the image per step) when it is installed;
 * the CUDA path at 512² and 2048² when a GPU is usable (skipped otherwise).
 
-Run ``python -m benchmarks.speed_criminisi [--quick] [--out DIR]``; writes
+Run ``python -m benchmarks.speed.speed_criminisi [--quick] [--out DIR]``; writes
 ``benchmarks/results/speed_criminisi.md`` and ``.json``.
 """
 
@@ -28,7 +28,7 @@ import time
 
 import numpy as np
 
-from ._speed import ROOT, empty_numba_cache, fresh_process, load_text, median_runs, speed_main
+from ._harness import ROOT, empty_numba_cache, fresh_process, load_text, median_runs, speed_main
 
 FAMILY = "criminisi"
 
@@ -176,7 +176,7 @@ def _kernel_rows(n: int, repeats: int) -> list[dict]:
                        f"effective = valid candidates x known target pixels / time; {_load()}")]
     try:
         sys.path.insert(0, str(ROOT))
-        from tests.naive_criminisi import _search
+        from benchmarks.reference.naive_criminisi import _search
     except ImportError as exc:  # pragma: no cover - benchmarks run from a checkout
         rows.append(dict(family=FAMILY, kernel="masked_ssd_search", device="numpy", size=size,
                          median_s=None, throughput=None, unit="", notes=f"skipped: {exc}"))
@@ -200,7 +200,8 @@ def _kernel_rows(n: int, repeats: int) -> list[dict]:
         t_np += time.perf_counter() - t
     rows.append(dict(family=FAMILY, kernel="masked_ssd_search", device="numpy", size=size,
                      median_s=t_np / len(states), throughput=work / t_np / 1e9, unit="G cand-px/s",
-                     notes=f"reference: tests/naive_criminisi.py exhaustive vectorised int64 SSD "
+                     notes=f"reference: benchmarks/reference/naive_criminisi.py exhaustive vectorised int64 "
+                           f"SSD "
                            f"on the same states (one run each), same results; the kernel is "
                            f"{t_np / t_kernel:.0f}x faster"))
     return rows

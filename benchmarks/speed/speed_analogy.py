@@ -2,7 +2,7 @@
 engine).
 
 Rows: the default (approximate, PatchMatch) mode with A and B 256×256 (the issue's target: ≤ 2 s
-warm on 2 cores), exact mode on 64×64, the brute-force NumPy reference (tests/naive_analogy.py)
+warm on 2 cores), exact mode on 64×64, the brute-force NumPy reference (benchmarks/reference/naive_analogy.py)
 on a tiny case for scale, and the CUDA path when a real GPU is present. The filter learnt is a
 Gaussian blur (σ = 2) of astronaut, applied to coffee; the notes give the luminance PSNR of B′
 against the true blur of B.
@@ -13,7 +13,7 @@ engine included); ``peak_mem_mb`` is that process's peak resident set size (inte
 Numba and LLVM included). Notes carry the median process CPU seconds (all threads), which the
 shared machine's load inflates less than wall time, and the load average.
 
-Run ``python -m benchmarks.speed_analogy [--quick] [--out DIR]``; writes
+Run ``python -m benchmarks.speed.speed_analogy [--quick] [--out DIR]``; writes
 ``benchmarks/results/speed_analogy[_quick].md`` and ``.json``.
 """
 
@@ -24,7 +24,7 @@ import sys
 
 import numpy as np
 
-from ._speed import ROOT, empty_numba_cache, fresh_process, kernel_row, load_text, median_runs, speed_main
+from ._harness import ROOT, empty_numba_cache, fresh_process, kernel_row, load_text, median_runs, speed_main
 
 FAMILY = "analogy"
 
@@ -127,8 +127,8 @@ def kernel_rows(quick: bool) -> list[dict]:
 
     # NumPy reference, for scale
     sys.path.insert(0, str(ROOT))
+    from benchmarks.reference import naive_analogy as nv
     from imgkit._color import luminance
-    from tests import naive_analogy as nv
 
     m = 16
     a, ap, b = _case(m)

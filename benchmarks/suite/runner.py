@@ -59,7 +59,7 @@ class Config:
 
     ``images`` and ``variants`` are tuples for every task, or dicts ``{task: tuple}``.
     ``extra`` holds stand-in candidates (:meth:`Candidate.from_callable`) and ``kernel_modules``
-    replaces the discovery of ``benchmarks/speed_*.py``: the internal hooks for tests and
+    replaces the discovery of ``benchmarks/speed/speed_*.py``: the internal hooks for tests and
     prototypes.
     """
 
@@ -416,7 +416,7 @@ def run_firstcall(task: str, cfg: Config, meta: dict[str, Any], cases: Sequence[
 
 
 def _firstcall_subprocess(task, cand, device, case, cfg) -> dict[str, Any]:
-    args = [sys.executable, "-m", "benchmarks.firstcall", "--task", task, "--method", cand.name,
+    args = [sys.executable, "-m", "benchmarks.suite.firstcall", "--task", task, "--method", cand.name,
             "--image", case.image, "--variant", case.variant, "--size", str(case.size),
             "--seed", str(case.seed), "--device", device]
     if cfg.quick:
@@ -426,7 +426,7 @@ def _firstcall_subprocess(task, cand, device, case, cfg) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="imgkit-bench-numba-") as cache:
         env = dict(os.environ, NUMBA_CACHE_DIR=cache)
         try:
-            proc = subprocess.run(args, cwd=Path(__file__).resolve().parent.parent, env=env,
+            proc = subprocess.run(args, cwd=Path(__file__).resolve().parents[2], env=env,
                                   capture_output=True, text=True, timeout=cfg.firstcall_timeout_s)
         except subprocess.TimeoutExpired:
             return {"status": "error", "reason": f"timed out after {cfg.firstcall_timeout_s:g} s"}

@@ -372,7 +372,7 @@ def kernels_section(out: Path) -> list[str]:
     if not (out / "kernels.csv").exists():
         return []
     if not rows:
-        return [*lines, "No `benchmarks/speed_*.py` module was found: no kernel family has a speed "
+        return [*lines, "No `benchmarks/speed/speed_*.py` module was found: no kernel family has a speed "
                 "module yet.", ""]
     body = []
     for r in rows:

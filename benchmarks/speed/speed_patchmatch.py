@@ -3,7 +3,7 @@
 
 Rows: the CPU kernel on 512×512 ↔ 512×512 RGB, patch 7, 5 iterations (the issue's target:
 ≤ 0.5 s warm on 2 cores), the same with the sequential scan (one band), full patch-distance
-throughput of the kernel against the brute-force NumPy reference (tests/naive_patchmatch.py)
+throughput of the kernel against the brute-force NumPy reference (benchmarks/reference/naive_patchmatch.py)
 on a small size, the vote of a completion-sized hole, completion of a 512×512 photo with a
 10 % blob hole (the issue's target: ≤ 1 s warm) and of a 256×256 one, each also on one thread
 (NUMBA_NUM_THREADS-independent figure, less sensitive to a shared machine), and the CUDA twins
@@ -13,7 +13,7 @@ Warm figures are medians of repeated runs after a warm-up; ``first_call_s`` is m
 fresh process with an empty Numba cache (JIT compile included); ``peak_mem_mb`` is that
 process's peak resident set size (interpreter, NumPy, Numba and LLVM included).
 
-Run ``python -m benchmarks.speed_patchmatch [--quick] [--out DIR]``; writes
+Run ``python -m benchmarks.speed.speed_patchmatch [--quick] [--out DIR]``; writes
 ``benchmarks/results/speed_patchmatch[_quick].md`` and ``.json``.
 """
 
@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ._speed import empty_numba_cache, fresh_process, kernel_row, load_text, median_runs, speed_main
+from ._harness import empty_numba_cache, fresh_process, kernel_row, load_text, median_runs, speed_main
 
 FAMILY = "patchmatch"
 _PATCH = 7
@@ -133,8 +133,8 @@ def kernel_rows(quick: bool) -> list[dict]:
         "patch_distances", "cpu", f"{n}x{n} P{_PATCH} C3", t_pd, n * n / t_pd / 1e6, "M dist/s",
         f"one full distance per target pixel, {threads} threads; {_cpu_note()}; {_load()}",
     ))
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-    from tests import naive_patchmatch as nv
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+    from benchmarks.reference import naive_patchmatch as nv
 
     m = 24 if quick else 40
     Ts, Ss = _images(m)

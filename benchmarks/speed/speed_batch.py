@@ -19,7 +19,7 @@ masks (box / strokes / thick / blobs in turn), written as PNG:
 The no-op lives here, not in the method registry. Everything runs on this machine; the load
 average is in the notes because other jobs make the figures noisy.
 
-Run ``python -m benchmarks.speed_batch [--quick] [--methods telea,criminisi] [--workers 1,2]``;
+Run ``python -m benchmarks.speed.speed_batch [--quick] [--methods telea,criminisi] [--workers 1,2]``;
 it prints a Markdown table and writes ``benchmarks/results/speed_batch.md`` and ``.json``.
 """
 
@@ -35,8 +35,8 @@ from typing import Any
 
 import numpy as np
 
-from ._speed import speed_main, speed_parser
-from .measure import load1
+from ..suite.measure import load1
+from ._harness import speed_main, speed_parser
 
 FAMILY = "batch"
 FALLBACK = "biharmonic"

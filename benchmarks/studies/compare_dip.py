@@ -1,7 +1,7 @@
 """Deep Image Prior against the diffusion baselines on thin masks (scribbles over photos).
 
 For each photo (256², the inpainting benchmark's ``strokes`` mask of that photo: about 5 % of the
-pixels in 1–2 %-wide scribbles, seeded as in ``benchmarks/cases.py``) it runs ``telea``, ``ns``,
+pixels in 1–2 %-wide scribbles, seeded as in ``benchmarks/suite/cases.py``) it runs ``telea``, ``ns``,
 ``biharmonic``, ``fsr_fast`` and ``dip`` with their defaults (seed 0) and reports hole PSNR, hole
 LPIPS (VGG over :func:`imgkit.metrics.hole_box`, the benchmark's ``lpips_hole``), whole-image
 SSIM and seconds; it writes ``benchmarks/results/compare_dip.md`` and a grid ``compare_dip.jpg``
@@ -11,7 +11,7 @@ A default DIP call at 256² takes minutes on a CPU (more on a loaded machine), s
 kept: ``--cache DIR`` stores each DIP fill as ``DIR/<photo>_dip.npy`` and reuses it on the next
 run (its seconds are then shown as "cached"; the baselines always run).
 
-Run ``python -m benchmarks.compare_dip [--photos astronaut chelsea ...] [--cache DIR] [--threads N]``.
+Run ``python -m benchmarks.studies.compare_dip [--photos astronaut chelsea ...] [--cache DIR] [--threads N]``.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 RESULTS = ROOT / "benchmarks" / "results"
 METHODS = ("telea", "ns", "biharmonic", "fsr_fast", "dip")
 PHOTOS = ("astronaut", "chelsea", "coffee", "rocket")
@@ -31,7 +31,8 @@ SIZE = 256
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m benchmarks.compare_dip", description=__doc__.splitlines()[0])
+    p = argparse.ArgumentParser(prog="python -m benchmarks.studies.compare_dip",
+                                description=__doc__.splitlines()[0])
     p.add_argument("--photos", nargs="*", default=list(PHOTOS))
     p.add_argument("--cache", type=Path, default=None, help="folder keeping the fills (.npy)")
     p.add_argument("--threads", type=int, default=None, help="torch intra-op threads")
@@ -46,7 +47,7 @@ def main(argv: list[str] | None = None) -> int:
         torch.set_num_threads(args.threads)
     if args.cache:
         args.cache.mkdir(parents=True, exist_ok=True)
-    from .cases import inpaint_pair
+    from ..suite.cases import inpaint_pair
 
     lines = ["| photo | method | hole PSNR (dB) | hole LPIPS (vgg) | SSIM | seconds |",
              "|---|---|---:|---:|---:|---:|"]

@@ -35,7 +35,7 @@ from imgkit.metrics import hole_box
 
 __all__ = ["METRICS", "MetricSet", "machine_info", "row_machine", "time_runs"]
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 
 # --- timing ----------------------------------------------------------------------------------
 

@@ -1,7 +1,7 @@
-"""Shared pieces of the per-family kernel speed scripts (``benchmarks/speed_<family>.py``).
+"""Shared pieces of the per-family kernel speed scripts (``benchmarks/speed/speed_<family>.py``).
 
 Each script measures its own family and builds its own rows (``kernel_rows(quick) ->
-list[dict]``, see :mod:`benchmarks.kernels`); this module holds what they all do the same way:
+list[dict]``, see :mod:`benchmarks.suite.kernels`); this module holds what they all do the same way:
 
 * :func:`median_runs` / :func:`timed` — wall and process-CPU seconds of repeated calls
   (:class:`Runs`: median, CPU median, spread), optionally after a warm-up call and with a device
@@ -11,7 +11,7 @@ list[dict]``, see :mod:`benchmarks.kernels`); this module holds what they all do
   interpreter (repository root as working folder, an empty ``NUMBA_CACHE_DIR`` so that JIT
   compilation is included, no CUDA simulator);
 * :func:`markdown_table`, :func:`run_meta` (machine metadata from
-  :func:`benchmarks.measure.machine_info`), :func:`write_results` and :func:`speed_main`, the
+  :func:`benchmarks.suite.measure.machine_info`), :func:`write_results` and :func:`speed_main`, the
   command line every script shares: ``--quick``, ``--out`` (default ``benchmarks/results``),
   the script's own options, then ``<stem>.md`` and ``<stem>.json`` written and the Markdown
   printed.
@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .measure import REPO, machine_info
+from ..suite.measure import REPO, machine_info
 
 __all__ = ["COLUMNS", "RESULTS", "ROOT", "Runs", "empty_numba_cache", "fresh_process", "kernel_row",
            "load_text", "markdown_table", "median_runs", "run_meta", "speed_main", "speed_parser", "timed",
@@ -156,7 +156,7 @@ def fresh_process(args: Sequence[str], *, env: dict[str, str] | None = None,
 def kernel_row(family: str, kernel: str, device: str, size: str, median_s: float | None,
                throughput: float | None, unit: str, notes: str, first: float | None = None,
                peak: float | None = None, *, digits: int = 4) -> dict[str, Any]:
-    """One row of ``kernel_rows`` (the keys :mod:`benchmarks.kernels` reads), figures rounded:
+    """One row of ``kernel_rows`` (the keys :mod:`benchmarks.suite.kernels` reads), figures rounded:
     seconds to 4 decimals, first call to 2, memory to 1, throughput to ``digits``."""
     return {
         "family": family,
@@ -188,7 +188,7 @@ def markdown_table(rows: Sequence[dict[str, Any]], cols: Sequence[str] = COLUMNS
 
 
 def run_meta(command: str, load_before: list[float] | None = None) -> dict[str, Any]:
-    """Machine, software and run metadata (:func:`benchmarks.measure.machine_info`) plus the
+    """Machine, software and run metadata (:func:`benchmarks.suite.measure.machine_info`) plus the
     command and the load average before (given) and after (now) the measurements."""
     meta = machine_info()
     meta.pop("gpu", None)  # the CUDA rows say whether a GPU was usable and why not

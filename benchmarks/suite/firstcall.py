@@ -1,6 +1,6 @@
 """First-call time and peak memory of one candidate, measured in a fresh Python process.
 
-The suite runs ``python -m benchmarks.firstcall ...`` once per candidate × device × size, with
+The suite runs ``python -m benchmarks.suite.firstcall ...`` once per candidate × device × size, with
 ``NUMBA_CACHE_DIR`` pointing at a new empty folder, so Numba's on-disk cache (``cache=True``)
 cannot hide compilation. The child prints one JSON object on its last stdout line:
 
@@ -90,7 +90,7 @@ class _RssSampler:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m benchmarks.firstcall")
+    p = argparse.ArgumentParser(prog="python -m benchmarks.suite.firstcall")
     p.add_argument("--task", required=True)
     p.add_argument("--method", required=True)
     p.add_argument("--image", required=True)

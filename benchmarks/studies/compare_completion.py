@@ -10,7 +10,7 @@ by 8 px and to at least 32 px a side, as the benchmark suite's ``lpips_hole``; o
 ``SLOW_S`` without a JIT are timed by one run), with the machine load.
 Medians over the cases close the table.
 
-Run ``python -m benchmarks.compare_completion [--sizes 256 512] [--methods ...]``; results go to
+Run ``python -m benchmarks.studies.compare_completion [--sizes 256 512] [--methods ...]``; results go to
 ``benchmarks/results/compare_completion.md`` (+ ``.json``).
 """
 
@@ -165,7 +165,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--area", type=float, default=0.10, help="hole fraction of box and blob masks")
     ap.add_argument("--option", action="append", default=[], metavar="NAME=VALUE",
                     help="patchmatch option (repeatable), e.g. --option em_iterations=2")
-    ap.add_argument("--out", default=str(Path(__file__).resolve().parent / "results" / "compare_completion"))
+    ap.add_argument("--out",
+                    default=str(Path(__file__).resolve().parents[1] / "results" / "compare_completion"))
     args = ap.parse_args(argv)
     import imgkit
 

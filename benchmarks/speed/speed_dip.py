@@ -24,7 +24,7 @@ iteration of a 64² test net with 2 threads, 0.04 s with ``OMP_WAIT_POLICY=PASSI
 with 1 thread). ``--threads N`` sets torch's intra-op threads (default: torch's own choice);
 export ``OMP_WAIT_POLICY=PASSIVE`` before the run to measure passive waiting.
 
-Run ``python -m benchmarks.speed_dip [--quick] [--threads N]``; it prints a Markdown table
+Run ``python -m benchmarks.speed.speed_dip [--quick] [--threads N]``; it prints a Markdown table
 and writes ``benchmarks/results/speed_dip[_quick][_tN].md`` and ``.json``.
 """
 
@@ -40,7 +40,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 RESULTS = ROOT / "benchmarks" / "results"
 PHOTO = "astronaut"
 
@@ -143,7 +143,7 @@ def _worker(cfg: dict[str, Any]) -> dict[str, Any]:
 
 def _run_worker(cfg: dict[str, Any]) -> dict[str, Any]:
     proc = subprocess.run(
-        [sys.executable, "-m", "benchmarks.speed_dip", "--worker", json.dumps(cfg)],
+        [sys.executable, "-m", "benchmarks.speed.speed_dip", "--worker", json.dumps(cfg)],
         cwd=ROOT, capture_output=True, text=True, check=False,
     )
     if proc.returncode != 0:
@@ -199,7 +199,8 @@ def _table(rows: list[dict[str, Any]]) -> str:
 def main(argv: list[str] | None = None) -> int:
     import argparse
 
-    p = argparse.ArgumentParser(prog="python -m benchmarks.speed_dip", description=__doc__.splitlines()[0])
+    p = argparse.ArgumentParser(prog="python -m benchmarks.speed.speed_dip",
+                                description=__doc__.splitlines()[0])
     p.add_argument("--quick", action="store_true", help="64² and 128², estimated default call")
     p.add_argument("--threads", type=int, default=None, help="torch intra-op threads")
     p.add_argument("--worker", help=argparse.SUPPRESS)

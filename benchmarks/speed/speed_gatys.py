@@ -15,7 +15,7 @@ Two measurements:
   (weights loading, oneDNN/cuDNN set-up included), ``median_s`` the median of the following
   calls, ``peak_mem_mb`` the process's peak RSS (CPU) or torch's peak allocation (CUDA).
 
-Run ``python -m benchmarks.speed_gatys [--quick] [--threads N] [--out DIR]``; it prints a Markdown
+Run ``python -m benchmarks.speed.speed_gatys [--quick] [--threads N] [--out DIR]``; it prints a Markdown
 table and writes ``benchmarks/results/speed_gatys[_quick][_tN].md`` and ``.json``.
 """
 
@@ -28,7 +28,7 @@ import time
 from functools import partial
 from typing import Any
 
-from ._speed import Runs, fresh_process, speed_main, speed_parser, timed
+from ._harness import Runs, fresh_process, speed_main, speed_parser, timed
 
 CONTENT, STYLE = "astronaut", "immunohistochemistry"
 
@@ -172,7 +172,8 @@ def wall_rows(quick: bool, threads: int | None = None) -> list[dict[str, Any]]:
     for device in _devices():
         for cfg in configs:
             cfg = dict(cfg, device=device, threads=threads)
-            res = json.loads(fresh_process(["-m", "benchmarks.speed_gatys", "--worker", json.dumps(cfg)]))
+            res = json.loads(fresh_process(["-m", "benchmarks.speed.speed_gatys", "--worker",
+                                            json.dumps(cfg)]))
             median = statistics.median(res["times"])
             total_it = cfg["iterations"] * cfg["scales"]
             sizes = " -> ".join(f"{cfg['size'] // 2**k}²" for k in range(cfg["scales"] - 1, -1, -1))

@@ -1,7 +1,7 @@
 """Tuning study of Deep Image Prior's defaults on thin masks (issue 6).
 
 For each configuration of ``method="dip"`` options and each photo (the inpainting benchmark's
-``strokes`` masks: thin scribbles, seeded as in ``benchmarks/cases.py``), it runs DIP and the
+``strokes`` masks: thin scribbles, seeded as in ``benchmarks/suite/cases.py``), it runs DIP and the
 fast classical fills (``biharmonic``, ``fsr_fast``, ``ns``, ``telea``), and reports hole PSNR,
 hole LPIPS (VGG, over :func:`imgkit.metrics.hole_box`, the benchmark's ``lpips_hole``) and
 seconds; per configuration the mean over photos and the number of photos where DIP's hole LPIPS
@@ -12,7 +12,7 @@ Each DIP fill can be kept (``--cache DIR``: ``DIR/<size>_<photo>_<config>.npy``,
 seconds it took in a ``.seconds`` file beside it) and is then reused, so a report can be rebuilt
 or extended without rerunning old configurations.
 
-Run ``python -m benchmarks.tune_dip [--size 256] [--photos ...] [--configs ...] [--cache DIR]
+Run ``python -m benchmarks.studies.tune_dip [--size 256] [--photos ...] [--configs ...] [--cache DIR]
 [--threads N] [--out DIR] [--report NAME]``; ``--list`` prints the configurations.
 """
 
@@ -25,9 +25,9 @@ from pathlib import Path
 
 import numpy as np
 
-from .cases import inpaint_pair
+from ..suite.cases import inpaint_pair
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 RESULTS = ROOT / "benchmarks" / "results"
 PHOTOS = ("astronaut", "coffee", "chelsea", "rocket")
 BASELINES = ("biharmonic", "fsr_fast", "ns", "telea")
@@ -49,7 +49,8 @@ CONFIGS: dict[str, dict] = {
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m benchmarks.tune_dip", description=__doc__.splitlines()[0])
+    p = argparse.ArgumentParser(prog="python -m benchmarks.studies.tune_dip",
+                                description=__doc__.splitlines()[0])
     p.add_argument("--size", type=int, default=256)
     p.add_argument("--photos", nargs="*", default=list(PHOTOS))
     p.add_argument("--configs", nargs="*", default=list(CONFIGS))
@@ -127,7 +128,8 @@ def main(argv: list[str] | None = None) -> int:
     lines = [f"# Deep Image Prior tuning on thin strokes, {args.size}²", "",
              f"Photos {', '.join(args.photos)}; the benchmark's `strokes` masks; seed 0; torch "
              f"{torch.__version__}, {torch.get_num_threads()} threads, load {os.getloadavg()[0]:.1f}; "
-             f"{time.strftime('%Y-%m-%d %H:%M')}. Command: `python -m benchmarks.tune_dip --size {args.size}"
+             f"{time.strftime('%Y-%m-%d %H:%M')}. Command: `python -m benchmarks.studies.tune_dip "
+             f"--size {args.size}"
              f"{' --iterations ' + str(args.iterations) if args.iterations else ''} --photos "
              f"{' '.join(args.photos)} --configs {' '.join(args.configs)}`. "
              "Hole LPIPS: VGG over `metrics.hole_box` (lower is better).", "",
