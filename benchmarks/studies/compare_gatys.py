@@ -19,7 +19,8 @@ configuration for ``--iterations`` iterations and measures, with :mod:`imgkit.me
 It prints and writes ``benchmarks/results/compare_gatys.md`` (medians over cases of the
 ratios to the reference: target drop ≥ 0.8×, content ≤ 1.05×) and ``.json``.
 
-Run ``python -m benchmarks.compare_gatys [--size 128] [--iterations 100] [--threads 1] [--configs ...]``.
+Run ``python -m benchmarks.studies.compare_gatys [--size 128] [--iterations 100] [--threads 1]
+[--configs ...]``.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 RESULTS = ROOT / "benchmarks" / "results"
 CONTENTS = ("astronaut", "chelsea", "coffee")
 STYLES = ("immunohistochemistry", "hubble_deep_field")
@@ -91,7 +92,7 @@ def reference(content, style, iterations: int, device: str = "cpu"):
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m benchmarks.compare_gatys",
+    ap = argparse.ArgumentParser(prog="python -m benchmarks.studies.compare_gatys",
                                  description=__doc__.splitlines()[0])
     ap.add_argument("--size", type=int, default=128)
     ap.add_argument("--iterations", type=int, default=100)
@@ -146,7 +147,7 @@ def main(argv: list[str] | None = None) -> int:
         lines.append(f"| {name} `{CONFIGS[name]}` | {med(name + '|drop'):.1f}x | {dr:.3f} | {cr:.3f} | "
                      f"{med(name + '|mae_vs_ref'):.4f} | {med(name + '|s'):.1f} |")
     lines += ["", "Targets: drop / ref >= 0.8, content / ref <= 1.05. Command: "
-              "`python -m benchmarks.compare_gatys " + " ".join(argv or []) + "`", ""]
+              "`python -m benchmarks.studies.compare_gatys " + " ".join(argv or []) + "`", ""]
     text = "\n".join(lines)
     print(text)
     args.out.mkdir(parents=True, exist_ok=True)
