@@ -39,12 +39,14 @@ STYLES = ("immunohistochemistry", "hubble_deep_field")
 #: VGG16 channels at the five style layers relu1_1 ... relu5_1.
 CHANNELS = (64, 128, 256, 512, 512)
 
-#: imgkit configurations: name -> gatys options. "ref-equivalent" is the reference's loss in
-#: imgkit's normalisations: mean((F−P)²) = 2 · ½ mean(...) (content_weight 2) and
+#: imgkit configurations: name -> gatys options ("old weights": the defaults before issue 18; the
+#: image is now clamped before each evaluation in every configuration). "ref-equivalent" is the
+#: reference's loss in imgkit's normalisations: mean((F−P)²) = 2 · ½ mean(...) (content_weight 2) and
 #: mean((G−A)²) = Σ (G−A)² / N² = 4 E_l / N² (style_weight 1e6 · 4 / N_l² per layer).
 CONFIGS: dict[str, dict[str, Any]] = {
-    "old defaults (sw 100, tv 30)": dict(style_weight=100.0, tv_weight=30.0),
-    "old, tv 0": dict(style_weight=100.0, tv_weight=0.0),
+    "old weights (sw 100, w_l 1/5, tv 30)": dict(style_weight=100.0, tv_weight=30.0,
+                                                 style_layer_weights=(0.2,) * 5),
+    "old weights, tv 0": dict(style_weight=100.0, tv_weight=0.0, style_layer_weights=(0.2,) * 5),
     "ref-equivalent": dict(content_weight=2.0, style_weight=1e6, tv_weight=0.0,
                            style_layer_weights=tuple(4.0 / n**2 for n in CHANNELS)),
     "defaults": dict(),
