@@ -40,13 +40,16 @@ SIZE = 32
 SEED = 7
 
 #: Options per method: tiny settings for the slow ones (any method not listed runs with its
-#: defaults). ``"weights"`` of LaMa is filled in by :func:`run_case` (a parameter-free model).
+#: defaults). ``"weights"`` of LaMa is filled in by :func:`run_case` (a parameter-free model), and
+#: of Johnson by a seeded random network of the fast_neural_style layout.
 OPTIONS: dict[str, dict[str, Any]] = {
     "criminisi": {"patch_size": 5},
     "dip": {"iterations": 4, "depth": 2, "channels": 4, "skip_channels": 2, "input_depth": 4,
             "snapshots": 0},
     "gatys": {"iterations": 2, "max_size": 32},
     "lama": {"weights": None},
+    "multistyle": {"style_index": 7},
+    "johnson": {"weights": None},
 }
 
 #: Registered methods without a digest, and why.
@@ -54,7 +57,7 @@ EXCLUDED: dict[str, str] = {}
 
 #: Packages whose versions decide the floating-point bytes.
 PACKAGES = ("numpy", "numba", "llvmlite", "scipy", "scikit-image", "opencv-contrib-python-headless",
-            "torch")
+            "torch", "onnxruntime")
 
 
 def platform_key() -> dict[str, str]:
@@ -102,6 +105,23 @@ def _lama_weights(folder: Path) -> str:
     return str(path)
 
 
+def _johnson_weights(folder: Path) -> str:
+    """A seeded random checkpoint of the fast_neural_style layout (narrow: 8-16-32 channels)."""
+    import torch
+
+    from imgkit.nets.transformers import JohnsonNet
+
+    gen = torch.Generator().manual_seed(SEED)
+    net = JohnsonNet((8, 16, 32))
+    with torch.no_grad():
+        for p in net.parameters():
+            p.copy_(torch.randn(p.shape, generator=gen) * 0.2 + (1.0 if p.dim() == 1 else 0.0))
+        net.deconv3.conv2d.bias.fill_(128.0)
+    path = folder / "johnson.pth"
+    torch.save(net.state_dict(), path)
+    return str(path)
+
+
 def run_case(name: str, task: str, folder: Path) -> np.ndarray:
     """The output of method ``name`` of ``task`` on the small case (CPU, seed ``SEED``)."""
     import imgkit
@@ -109,6 +129,8 @@ def run_case(name: str, task: str, folder: Path) -> np.ndarray:
     opts = dict(OPTIONS.get(name, {}))
     if name == "lama":
         opts["weights"] = _lama_weights(folder)
+    if name == "johnson":
+        opts["weights"] = _johnson_weights(folder)
     x = _inputs()
     kw = dict(method=name, device="cpu", seed=SEED, **opts)
     if task == "inpaint":

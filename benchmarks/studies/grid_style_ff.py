@@ -5,7 +5,8 @@ built-in styles 0, 7 and 19 and the 50/50 blend of 7 and 19; ``arbitrary`` with 
 images (shown in the header row); and, with ``--learned STYLE.npz [PAINTING]``, the style
 learned by ``imgkit learn-style`` (its painting in the header row).
 
-Run ``python -m benchmarks.grid_style_ff [--size 256] [--learned mystyle.npz painting.jpg] [--out FILE]``.
+Run ``python -m benchmarks.studies.grid_style_ff [--size 256] [--learned mystyle.npz painting.jpg]
+[--out FILE]``.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 CONTENTS = ("astronaut", "chelsea", "coffee", "rocket")
 STYLES = ("immunohistochemistry", "hubble_deep_field")
 
@@ -30,7 +31,7 @@ def _label(img: np.ndarray, text: str) -> np.ndarray:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m benchmarks.grid_style_ff",
+    ap = argparse.ArgumentParser(prog="python -m benchmarks.studies.grid_style_ff",
                                  description=__doc__.splitlines()[0])
     ap.add_argument("--size", type=int, default=256)
     ap.add_argument("--learned", nargs="+", default=None, metavar=("STYLE_NPZ", "PAINTING"))

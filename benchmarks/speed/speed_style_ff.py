@@ -16,7 +16,7 @@ machine), each the median of alternating warm calls of the public API on the sam
   set-up), and (with ``--large``) a 4000×3000 photo through ``multistyle`` in tiles:
   seconds and the process's peak RSS.
 
-Run ``python -m benchmarks.speed_style_ff [--quick] [--threads N] [--large] [--out DIR]``; it prints a
+Run ``python -m benchmarks.speed.speed_style_ff [--quick] [--threads N] [--large] [--out DIR]``; it prints a
 Markdown table and writes ``benchmarks/results/speed_style_ff[_quick]_tN.md`` and ``.json``.
 """
 
@@ -29,7 +29,7 @@ from typing import Any
 
 import numpy as np
 
-from ._speed import Runs, fresh_process, kernel_row, load_text, speed_main, speed_parser, timed
+from ._harness import Runs, fresh_process, kernel_row, load_text, speed_main, speed_parser, timed
 
 CONTENT, STYLE = "astronaut", "immunohistochemistry"
 STYLE_INDEX = 7
@@ -171,7 +171,8 @@ def first_call_rows(quick: bool, threads: int, large: bool = False) -> list[dict
     cases = ["multistyle", "arbitrary", "johnson"] + (["large"] if large else [])
     for method in cases:
         cfg = dict(method=method, size=size, threads=threads, weights=weights)
-        res = json.loads(fresh_process(["-m", "benchmarks.speed_style_ff", "--worker", json.dumps(cfg)]))
+        args = ["-m", "benchmarks.speed.speed_style_ff", "--worker", json.dumps(cfg)]
+        res = json.loads(fresh_process(args))
         if method == "large":
             rows.append(kernel_row("style_ff", "multistyle 4000x3000 photo (tiled)", "cpu", "4000x3000",
                                    res["first_call_s"], 1.0 / res["first_call_s"], "img/s",

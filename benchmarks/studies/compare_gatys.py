@@ -19,7 +19,8 @@ configuration for ``--iterations`` iterations and measures, with :mod:`imgkit.me
 It prints and writes ``benchmarks/results/compare_gatys.md`` (medians over cases of the
 ratios to the reference: target drop ≥ 0.8×, content ≤ 1.05×) and ``.json``.
 
-Run ``python -m benchmarks.compare_gatys [--size 128] [--iterations 100] [--threads 1] [--configs ...]``.
+Run ``python -m benchmarks.studies.compare_gatys [--size 128] [--iterations 100] [--threads 1]
+[--configs ...]``.
 """
 
 from __future__ import annotations
@@ -31,19 +32,21 @@ import time
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 RESULTS = ROOT / "benchmarks" / "results"
 CONTENTS = ("astronaut", "chelsea", "coffee")
 STYLES = ("immunohistochemistry", "hubble_deep_field")
 #: VGG16 channels at the five style layers relu1_1 ... relu5_1.
 CHANNELS = (64, 128, 256, 512, 512)
 
-#: imgkit configurations: name -> gatys options. "ref-equivalent" is the reference's loss in
-#: imgkit's normalisations: mean((F−P)²) = 2 · ½ mean(...) (content_weight 2) and
+#: imgkit configurations: name -> gatys options ("old weights": the defaults before issue 18; the
+#: image is now clamped before each evaluation in every configuration). "ref-equivalent" is the
+#: reference's loss in imgkit's normalisations: mean((F−P)²) = 2 · ½ mean(...) (content_weight 2) and
 #: mean((G−A)²) = Σ (G−A)² / N² = 4 E_l / N² (style_weight 1e6 · 4 / N_l² per layer).
 CONFIGS: dict[str, dict[str, Any]] = {
-    "old defaults (sw 100, tv 30)": dict(style_weight=100.0, tv_weight=30.0),
-    "old, tv 0": dict(style_weight=100.0, tv_weight=0.0),
+    "old weights (sw 100, w_l 1/5, tv 30)": dict(style_weight=100.0, tv_weight=30.0,
+                                                 style_layer_weights=(0.2,) * 5),
+    "old weights, tv 0": dict(style_weight=100.0, tv_weight=0.0, style_layer_weights=(0.2,) * 5),
     "ref-equivalent": dict(content_weight=2.0, style_weight=1e6, tv_weight=0.0,
                            style_layer_weights=tuple(4.0 / n**2 for n in CHANNELS)),
     "defaults": dict(),
@@ -91,7 +94,7 @@ def reference(content, style, iterations: int, device: str = "cpu"):
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m benchmarks.compare_gatys",
+    ap = argparse.ArgumentParser(prog="python -m benchmarks.studies.compare_gatys",
                                  description=__doc__.splitlines()[0])
     ap.add_argument("--size", type=int, default=128)
     ap.add_argument("--iterations", type=int, default=100)
@@ -146,7 +149,7 @@ def main(argv: list[str] | None = None) -> int:
         lines.append(f"| {name} `{CONFIGS[name]}` | {med(name + '|drop'):.1f}x | {dr:.3f} | {cr:.3f} | "
                      f"{med(name + '|mae_vs_ref'):.4f} | {med(name + '|s'):.1f} |")
     lines += ["", "Targets: drop / ref >= 0.8, content / ref <= 1.05. Command: "
-              "`python -m benchmarks.compare_gatys " + " ".join(argv or []) + "`", ""]
+              "`python -m benchmarks.studies.compare_gatys " + " ".join(argv or []) + "`", ""]
     text = "\n".join(lines)
     print(text)
     args.out.mkdir(parents=True, exist_ok=True)
