@@ -621,7 +621,14 @@ def which_method_when(out: Path) -> list[str]:
         td = TaskData("inpaint", rows, meta)
         photos = sorted({r["image"] for r in td.ok})
         sizes = ", ".join(map(str, td.sizes))
-        lines += [f"Generated from `{out.as_posix().split('benchmarks/', 1)[-1]}` (corpus split "
+        try:
+            from imgkit import data
+
+            sizes_txt = (f"the corpus has {len(data.corpus('all'))} photos: "
+                         + ", ".join(f"{len(data.corpus(sp))} {sp}" for sp in data.SPLITS) + "; ")
+        except Exception:
+            sizes_txt = ""
+        lines += [f"Generated from `{out.as_posix().split('benchmarks/', 1)[-1]}` ({sizes_txt}split "
                   f"`{s.get('split', '?')}`: {len(photos)} photos × {len(td.variants)} mask kinds at "
                   f"{sizes} px = {len({r['case'] for r in td.ok})} inpainting cases; threads "
                   f"{s.get('threads', '?')}; {meta.get('cpu_model', '?')}, load average "
