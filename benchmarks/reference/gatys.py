@@ -61,7 +61,6 @@ def bare_gatys(content: np.ndarray, style: np.ndarray, iterations: int, device: 
         w = dict(REFERENCE_WEIGHTS)
     elif losses == "imgkit":
         from imgkit.registry import get_method
-
         from imgkit.style.gatys import default_layer_weights
 
         d = get_method("gatys", "stylize").defaults
