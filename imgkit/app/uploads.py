@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import ImageFileError, ImgkitError
+from ..errors import ImageFileError, ImgkitError, MaskWarning
 
 __all__ = ["FORMATS", "Limits", "UnsupportedUpload", "UploadRejected", "UploadTooLarge",
            "decode_image", "decode_mask", "sniff"]
@@ -135,7 +135,11 @@ def _read(data: bytes, field: str, limits: Limits, as_mask: bool) -> np.ndarray:
         path = Path(tmp) / f"upload{FORMATS[fmt]}"
         path.write_bytes(data)
         try:
-            return load_mask(path) if as_mask else load_image(path)
+            with warnings.catch_warnings():
+                # the reader's mask warnings (empty, nearly all hole, JPEG-like greys) speak of a
+                # file the browser user never named; the app checks the painted mask itself
+                warnings.simplefilter("ignore", MaskWarning)
+                return load_mask(path) if as_mask else load_image(path)
         except ImgkitError:
             # the reader's message names the temporary file: say it for the form field
             raise UploadRejected(
