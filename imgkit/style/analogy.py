@@ -80,14 +80,18 @@ References
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
-from .._color import luminance, rgb_to_yiq
+import numpy as np
+
+from .._color import luminance, rgb_to_yiq, yiq_to_rgb
 from .._pyramid import blur
 from ..context import RunContext
 from ..errors import InvalidImageError
 from ..registry import Option, register
-from ._hertzmann import AnalogyInfo, compose, remap_luminance, synthesise
+from ._hertzmann import AnalogyInfo, compose, half_matches, learn_transfer, remap_luminance, synthesise
+from ._hertzmann import transfer as transfer_channel
 
 __all__ = ["AnalogyInfo", "hertzmann", "analogy_stylize"]
 
@@ -98,7 +102,7 @@ _REFERENCE = (
 )
 
 _OPTIONS = (
-    Option("kappa", 1.0, "coherence parameter κ: larger prefers coherent copies over the best match",
+    Option("kappa", 0.0, "coherence parameter κ: larger prefers coherent copies over the best match",
            type=float, low=0.0, high=1000.0),
     Option("levels", None, "pyramid levels (None: automatic, coarsest level ≥ 16 px, at most 5)",
            type=int, low=1, high=12, nullable=True),
@@ -106,21 +110,57 @@ _OPTIONS = (
            odd=True),
     Option("coarse_size", 3, "neighbourhood side at the next coarser level (odd)", type=int, low=1,
            high=7, odd=True),
-    Option("remap", True, "luminance remapping of A and A′ to B's mean and standard deviation",
-           type=bool),
+    Option("remap", False, "luminance remapping of A and A′ to B's mean and standard deviation (the paper's "
+           "§3.4; off by default, see 'Departures')", type=bool),
     Option("exact", False, "exhaustive best match over all of A (slow: tiny images, ground truth)",
            type=bool),
     Option("pm_iterations", 4, "PatchMatch iterations of the approximate search per level", type=int,
            low=1, high=50),
-    Option("color", "yiq", "'yiq': synthesised Y with B's I and Q; 'copy': A′'s RGB at the source map",
-           type=str, choices=("yiq", "copy")),
+    Option("filtered_weight", 0.3, "weight of the A′/B′ neighbourhoods against the A/B ones in the match",
+           type=float, low=0.0, high=100.0),
+    Option("coarse_weight", 1.0, "weight of the coarser level's neighbourhoods in the match",
+           type=float, low=0.0, high=100.0),
+    Option("color", "yiq", "'yiq': synthesised Y with B's I and Q; 'copy': A′'s RGB at the source map; "
+           "'learn': Y, I and Q all by the transfer", type=str, choices=("yiq", "copy", "learn")),
+    Option("transfer", "linear", "'linear': A′ at the source plus a linear correction learnt on A; 'copy': "
+           "A′ at the source (the paper)", type=str, choices=("linear", "copy")),
+    Option("vote", True, "average the predictions of the neighbours' sources (Gaussian weights)", type=bool),
 )
 
 
-def _common(ya, yap, yb, b_yiq, ap_rgb, ctx, color, **opts):
-    yb_prime, info, s = synthesise(ya, yap, yb, ctx=ctx, **opts)
-    out = compose(yb_prime, b_yiq, ap_rgb, s, color)
-    return out, info
+#: stylize(method="analogy") keeps the paper's settings (coherence κ = 1, the copy, no vote): its
+#: goal is the style's texture, not a filter's exact values.
+_STYLIZE_DEFAULTS = {"kappa": 1.0, "remap": True, "filtered_weight": 1.0, "transfer": "copy", "vote": False}
+_STYLIZE_OPTIONS = tuple(
+    dataclasses.replace(o, default=_STYLIZE_DEFAULTS[o.name]) if o.name in _STYLIZE_DEFAULTS else o
+    for o in _OPTIONS
+)
+
+
+def _common(ya, yap, yb, b_yiq, ap_rgb, ctx, color, transfer="copy", vote=False, a_yiq=None, ap_yiq=None,
+            **opts):
+    if opts.pop("remap"):
+        ya, yap = remap_luminance(ya, yap, yb)
+    yb_prime, info, s = synthesise(ya, yap, yb, ctx=ctx, remap=False, **opts)
+    if s is None or color == "copy" or (transfer == "copy" and not vote):
+        return compose(yb_prime, b_yiq, ap_rgb, s, color), info
+    xp = ctx.xp
+    with ctx.timer("transfer"):
+        chans = [(ya, yap, yb)]
+        if color == "learn":
+            chans += [(a_yiq[:, :, c], ap_yiq[:, :, c], b_yiq[:, :, c]) for c in (1, 2)]
+        m = None
+        if transfer == "linear":
+            m = half_matches(ya, ctx=ctx, patch_size=opts["patch_size"], iterations=opts["pm_iterations"])
+        out = []
+        for x, x_prime, y in chans:
+            coef = None if m is None else learn_transfer(x, x_prime, m)
+            out.append(transfer_channel(x_prime, x, y, s, coef, vote=vote))
+            info.transfer_coef.append(None if coef is None else coef.astype(np.float32))
+        if color != "learn":
+            out += [b_yiq[:, :, 1], b_yiq[:, :, 2]]
+        rgb = yiq_to_rgb(xp.stack(out, axis=2))
+    return xp.clip(rgb, 0.0, 1.0).astype(np.float32), info
 
 
 @register(
@@ -131,7 +171,8 @@ def _common(ya, yap, yb, b_yiq, ap_rgb, ctx, color, **opts):
 )
 def hertzmann(
     a: Any, a_prime: Any, b: Any, *, ctx: RunContext, kappa: float, levels: int | None, patch_size: int,
-    coarse_size: int, remap: bool, exact: bool, pm_iterations: int, color: str,
+    coarse_size: int, remap: bool, exact: bool, pm_iterations: int, color: str, filtered_weight: float,
+    coarse_weight: float, transfer: str, vote: bool,
 ) -> tuple[Any, AnalogyInfo]:
     """Image analogy ``A : A′ :: B : B′`` (see the module docstring).
 
@@ -166,8 +207,9 @@ def hertzmann(
     """
     return _common(
         luminance(a), luminance(a_prime), luminance(b), rgb_to_yiq(b), a_prime, ctx, color,
-        kappa=kappa, levels=levels, patch_size=patch_size, coarse_size=coarse_size, remap=remap,
-        exact=exact, pm_iterations=pm_iterations,
+        transfer=transfer, vote=vote, a_yiq=rgb_to_yiq(a), ap_yiq=rgb_to_yiq(a_prime), kappa=kappa,
+        levels=levels, patch_size=patch_size, coarse_size=coarse_size, remap=remap, exact=exact,
+        pm_iterations=pm_iterations, filtered_weight=filtered_weight, coarse_weight=coarse_weight,
     )
 
 
@@ -175,13 +217,14 @@ def hertzmann(
     "analogy", task="stylize", family="classical", backend="numba", devices=("cpu", "cuda"),
     reference=_REFERENCE + "; artistic filters without a source photo: A = blurred luminance of A′",
     summary="image analogies with A′ = style, A = its blurred luminance, B = content",
-    options=(*_OPTIONS, Option("blur", 2.0, "σ (pixels) of the Gaussian blur that makes A from the style",
+    options=(*_STYLIZE_OPTIONS, Option("blur", 2.0,
+                                       "σ (pixels) of the Gaussian blur that makes A from the style",
                                type=float, low=0.0, high=50.0)),
 )
 def analogy_stylize(
     content: Any, styles: list[Any], *, ctx: RunContext, kappa: float, levels: int | None,
     patch_size: int, coarse_size: int, remap: bool, exact: bool, pm_iterations: int, color: str,
-    blur: float,
+    filtered_weight: float, coarse_weight: float, transfer: str, vote: bool, blur: float,
 ) -> tuple[Any, AnalogyInfo]:
     """Stylise ``content`` with the image-analogies "artistic filter" set-up.
 
@@ -222,9 +265,10 @@ def analogy_stylize(
     if remap:  # with A′'s statistics: A = blur(A′) has a far smaller σ than A′ (see remap_luminance)
         ya, yap = remap_luminance(ya, yap, yb, by="a_prime")
     return _common(
-        ya, yap, yb, rgb_to_yiq(content), style, ctx, color,
-        kappa=kappa, levels=levels, patch_size=patch_size, coarse_size=coarse_size, remap=False,
-        exact=exact, pm_iterations=pm_iterations,
+        ya, yap, yb, rgb_to_yiq(content), style, ctx, color, transfer=transfer, vote=vote,
+        a_yiq=rgb_to_yiq(_blur(style, blur)), ap_yiq=rgb_to_yiq(style), kappa=kappa, levels=levels,
+        patch_size=patch_size, coarse_size=coarse_size, remap=False, exact=exact,
+        pm_iterations=pm_iterations, filtered_weight=filtered_weight, coarse_weight=coarse_weight,
     )
 
 
