@@ -390,8 +390,7 @@ def learn_transfer(x: Any, x_prime: Any, m: Any, *, radius: int = 2, ridge: floa
 
     x, x_prime, m = (np.asarray(to_numpy(v)) for v in (x, x_prime, m))
     P = _patch_stack(x.astype(np.float32), radius)
-    step = 2 if x.size >= 128 * 128 else 1  # every other row and column: plenty of pairs, 4× faster
-    qy, qx = np.mgrid[0 : x.shape[0] : step, 0 : x.shape[1] : step]
+    qy, qx = np.mgrid[0 : x.shape[0], 0 : x.shape[1]]
     py, px = m[qy, qx, 0], m[qy, qx, 1]
     X = (P[qy, qx] - P[py, px]).reshape(-1, P.shape[2]).astype(np.float64)
     y = (x_prime[qy, qx] - x_prime[py, px]).reshape(-1).astype(np.float64)
