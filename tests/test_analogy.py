@@ -75,6 +75,108 @@ def test_approximate_close_to_exact():
     assert p_approx >= p_exact - 1.0
 
 
+def test_linear_transfer_learns_a_linear_filter():
+    # A′ = a 3×3 relief of A's luminance: the transfer's coefficients are that kernel (the
+    # correlation taps, centred in the 5×5 window), and B′ is f(B) up to the tiny ridge term
+    from scipy.ndimage import correlate
+
+    from imgkit.style._hertzmann import learn_transfer, transfer
+
+    a, b = luminance(data.photo("astronaut", 48)), luminance(data.photo("coffee", 40))
+    k = np.array([[-2, -1, 0], [-1, 0.5, 1], [0, 1, 2]], np.float32) / 4
+
+    def f(y):
+        return correlate(y, k, mode="nearest").astype(np.float32)
+
+    rng = np.random.default_rng(0)
+    m = np.stack([rng.integers(2, 46, (48, 48)), rng.integers(2, 46, (48, 48))], axis=2).astype(np.int32)
+    coef = learn_transfer(a, f(a), m, ridge=1e-6)
+    expect = np.zeros((5, 5))
+    expect[1:4, 1:4] = k
+    np.testing.assert_allclose(coef.reshape(5, 5), expect, atol=2e-3)
+    s = np.stack([rng.integers(0, 48, (40, 40)), rng.integers(0, 48, (40, 40))], axis=2).astype(np.int32)
+    for vote in (False, True):
+        out = transfer(f(a), a, b, s, coef, vote=vote)
+        inner = (slice(3, -3), slice(3, -3))  # away from the border, where the padding differs
+        assert _psnr(out[inner], f(b)[inner]) >= 45.0
+        copy = transfer(f(a), a, b, s, None, vote=vote)
+        assert _psnr(copy[inner], f(b)[inner]) <= 30.0  # the plain copy from random sources cannot
+
+
+def test_defaults_beat_the_paper_settings_on_emboss():
+    a, b = data.photo("astronaut", 64), data.photo("coffee", 64)
+    truth = _emboss(b)
+    new, info = imgkit.analogy(a, _emboss(a), b, seed=0, return_info=True)
+    paper = imgkit.analogy(a, _emboss(a), b, seed=0, remap=True, kappa=1.0, filtered_weight=1.0,
+                           transfer="copy", vote=False)
+    assert _psnr(luminance(new), luminance(truth)) >= _psnr(luminance(paper), luminance(truth)) + 5.0
+    assert len(info.transfer_coef) == 1 and info.transfer_coef[0].shape == (25,)
+
+
+def test_color_learn_follows_a_colour_change():
+    # A′ = A with its colours inverted in I and Q (hue rotated by 180°), luminance kept: "yiq" keeps
+    # B's colours, "learn" learns the change; on a chroma-keeping filter both agree
+    from imgkit._color import rgb_to_yiq, yiq_to_rgb
+
+    def swap(img):
+        yiq = rgb_to_yiq(img).copy()
+        yiq[:, :, 1:] *= -1
+        return np.clip(yiq_to_rgb(yiq), 0, 1).astype(np.float32)
+
+    a, b = data.photo("astronaut", 48), data.photo("coffee", 48)
+    learn, info = imgkit.analogy(a, swap(a), b, seed=0, color="learn", return_info=True)
+    keep = imgkit.analogy(a, swap(a), b, seed=0, color="yiq")
+    assert _psnr(learn, swap(b)) >= _psnr(keep, swap(b)) + 5.0
+    assert len(info.transfer_coef) == 3
+    # this file's emboss is grey (chroma dropped): learnt; the benchmark's keeps B's chroma: both agree
+    grey_learn = imgkit.analogy(a, _emboss(a), b, seed=0, color="learn")
+    grey_keep = imgkit.analogy(a, _emboss(a), b, seed=0, color="yiq")
+    assert _psnr(grey_learn, _emboss(b)) >= _psnr(grey_keep, _emboss(b)) + 5.0
+    from benchmarks.suite.cases import apply_filter
+
+    e_a, e_b = apply_filter("emboss", a), apply_filter("emboss", b)
+    e_learn = imgkit.analogy(a, e_a, b, seed=0, color="learn")
+    e_keep = imgkit.analogy(a, e_a, b, seed=0, color="yiq")
+    assert abs(_psnr(e_learn, e_b) - _psnr(e_keep, e_b)) <= 1.5
+
+
+# --- baselines (benchmarks/reference/analogy_baselines.py) ---------------------------------------
+
+
+def test_naive_baseline_is_the_nearest_patch():
+    from benchmarks.reference import analogy_baselines as ab
+
+    a, b = data.photo("astronaut", 20), data.photo("coffee", 16)
+    a_prime = _emboss(a)
+    pa, pb = ab.luminance_patches(luminance(a)), ab.luminance_patches(luminance(b))
+    best = np.argmin(((pb[:, None, :] - pa[None, :, :]) ** 2).sum(axis=2), axis=1)  # brute force
+    out = ab.naive_patch(a, a_prime, b, color="rgb", components=25)  # all components: exact search
+    np.testing.assert_allclose(out.reshape(-1, 3), a_prime.reshape(-1, 3)[best], atol=1e-6)
+    y = ab.naive_patch(a, a_prime, b, color="yiq", components=25)
+    inside = ((y > 0) & (y < 1)).all(axis=2).ravel()  # not clipped back into the RGB cube
+    assert inside.mean() > 0.5
+    np.testing.assert_allclose(luminance(y).ravel()[inside], luminance(a_prime).ravel()[best][inside],
+                               atol=2e-3)
+    from imgkit._color import rgb_to_yiq
+
+    np.testing.assert_allclose(rgb_to_yiq(y)[:, :, 1:].reshape(-1, 2)[inside],
+                               rgb_to_yiq(b)[:, :, 1:].reshape(-1, 2)[inside], atol=2e-3)
+    with pytest.raises(ValueError, match="color"):
+        ab.naive_patch(a, a_prime, b, color="lab")
+
+
+def test_lut_baseline_learns_a_tone_curve():
+    from benchmarks.reference import analogy_baselines as ab
+    from benchmarks.suite.cases import apply_filter
+
+    a, b = data.photo("astronaut", 64), data.photo("coffee", 64)
+    gamma = (a**0.5).astype(np.float32)
+    assert _psnr(ab.channel_lut(a, gamma, b), b**0.5) >= 35.0
+    post = apply_filter("posterise", b)
+    assert _psnr(ab.channel_lut(a, apply_filter("posterise", a), b), post) >= _psnr(b, post) + 8.0
+    np.testing.assert_array_equal(ab.unchanged(a, gamma, b), b)
+
+
 # --- texture by numbers --------------------------------------------------------------------------
 
 
@@ -99,15 +201,16 @@ def test_texture_by_numbers():
 # --- exact mode vs the NumPy reference -----------------------------------------------------------
 
 
-@pytest.mark.parametrize("kappa,remap", [(0.5, True), (4.0, False)])
-def test_exact_equals_numpy_reference(kappa, remap):
+@pytest.mark.parametrize("kappa,remap,fw,cw",
+                         [(0.5, True, 1.0, 1.0), (4.0, False, 0.3, 0.5), (1.0, False, 0.0, 2.0)])
+def test_exact_equals_numpy_reference(kappa, remap, fw, cw):
     a = data.photo("astronaut", 14)
     a_prime = _blur(a) ** 0.7
     b = data.photo("coffee", 12)[:11]
     _, info = imgkit.analogy(a, a_prime, b, seed=0, exact=True, levels=2, kappa=kappa, remap=remap,
-                               return_info=True)
+                               filtered_weight=fw, coarse_weight=cw, return_info=True)
     bp, s, coh = nv.exact_analogy(luminance(a), luminance(a_prime), luminance(b), levels=2, kappa=kappa,
-                                  remap_luminance=remap)
+                                  remap_luminance=remap, filtered_weight=fw, coarse_weight=cw)
     assert info.search == "exact" and info.levels == 2
     for lev in range(2):
         np.testing.assert_array_equal(info.source_maps[lev], s[lev])
@@ -255,8 +358,11 @@ def test_cuda_twin_equals_cpu_kernel(exact):
 def test_cuda_method_exact_equals_cpu():
     a, b = data.photo("astronaut", 10), data.photo("coffee", 10)[:9, :8]
     a_prime = _blur(a)
-    cpu, i_cpu = imgkit.analogy(a, a_prime, b, seed=0, exact=True, levels=1, return_info=True, device="cpu")
-    gpu, i_gpu = imgkit.analogy(a, a_prime, b, seed=0, exact=True, levels=1, return_info=True, device="cuda")
+    # transfer="copy": the linear transfer's training field comes from PatchMatch, whose CPU and
+    # CUDA fields differ (see the engine); the vote on the exact source map is deterministic
+    opts = {"exact": True, "levels": 1, "transfer": "copy", "vote": True}
+    cpu, i_cpu = imgkit.analogy(a, a_prime, b, seed=0, return_info=True, device="cpu", **opts)
+    gpu, i_gpu = imgkit.analogy(a, a_prime, b, seed=0, return_info=True, device="cuda", **opts)
     assert i_gpu.device == "cuda"
     np.testing.assert_array_equal(i_cpu.source_maps[0], i_gpu.source_maps[0])
     np.testing.assert_array_equal(cpu, gpu)

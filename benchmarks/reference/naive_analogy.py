@@ -41,11 +41,15 @@ def _reflect(i, n):
     return np.where(i >= n, 2 * n - 1 - i, i)
 
 
-def _taps(patch_size, coarse_size, coarse):
-    """[(dy, dx, what, w)] static taps then causal B′ taps; what in {"b", "cb", "cbp", "bp"}."""
+def _taps(patch_size, coarse_size, coarse, filtered_weight=1.0, coarse_weight=1.0):
+    """[(dy, dx, what, w)] static taps then causal B′ taps; what in {"b", "cb", "cbp", "bp"}.
+
+    ``filtered_weight`` multiplies the B′ weights (fine and coarse), ``coarse_weight`` the coarse
+    ones (zero weights are dropped, as the kernels do)."""
     hp, hc = patch_size // 2, coarse_size // 2
     h = max(hp, 2 * hc)
-    gf, gc = gaussian(patch_size), gaussian(coarse_size)
+    fw, cw = np.float32(filtered_weight), np.float32(coarse_weight)
+    gf, gc = gaussian(patch_size), gaussian(coarse_size) * cw
     static, causal = [], []
     for dy in range(-h, h + 1):
         for dx in range(-h, h + 1):
@@ -54,13 +58,14 @@ def _taps(patch_size, coarse_size, coarse):
             if coarse and dy % 2 == 0 and dx % 2 == 0 and abs(dy) <= 2 * hc and abs(dx) <= 2 * hc:
                 w = gc[dy // 2 + hc, dx // 2 + hc]
                 static.append((dy, dx, "cb", w))
-                static.append((dy, dx, "cbp", w))
+                static.append((dy, dx, "cbp", w * fw))
             if abs(dy) <= hp and abs(dx) <= hp and (dy < 0 or (dy == 0 and dx < 0)):
-                causal.append((dy, dx, "bp", gf[dy + hp, dx + hp]))
-    return static + causal
+                causal.append((dy, dx, "bp", gf[dy + hp, dx + hp] * fw))
+    return [t for t in static + causal if t[3] > 0]
 
 
-def exact_analogy(ya, yap, yb, *, levels, kappa, patch_size=5, coarse_size=3, remap_luminance=True):
+def exact_analogy(ya, yap, yb, *, levels, kappa, patch_size=5, coarse_size=3, remap_luminance=True,
+                  filtered_weight=1.0, coarse_weight=1.0):
     """Exact-mode image analogy of luminances ``ya``, ``yap``, ``yb`` (float32 2-D).
 
     Returns
@@ -85,7 +90,7 @@ def exact_analogy(ya, yap, yb, *, levels, kappa, patch_size=5, coarse_size=3, re
         Ha, Wa = A.shape
         coarse = lev > 0
         factor = np.float32(1.0 + 2.0 ** (lev - (levels - 1)) * kappa)
-        taps = _taps(patch_size, coarse_size, coarse)
+        taps = _taps(patch_size, coarse_size, coarse, filtered_weight, coarse_weight)
         py, px = np.mgrid[0:Ha, 0:Wa]
         # source values of every tap for every p (A's neighbourhoods, reflected at the border)
         src = {}

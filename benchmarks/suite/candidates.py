@@ -25,7 +25,10 @@ A :class:`Candidate` is one column of the benchmark: a name, a kind, and a ``run
   does for its methods, so known pixels are not quantised.
 * ``kind="reference"``: what doing (almost) nothing scores: ``mean_fill`` (hole = mean colour of
   the known pixels) for inpainting, ``identity`` (content / B returned unchanged) for style and
-  analogies. They anchor the tables; they are left out of win/loss counts.
+  analogies; for analogies also the naive baselines ``naive_patch`` (nearest 5×5 luminance
+  patch, A′ luminance + B chroma), ``naive_patch_rgb`` (same match, A′'s RGB) and ``lut``
+  (per-channel tone curve) of :mod:`benchmarks.reference.analogy_baselines`. They anchor the
+  tables; they are left out of win/loss counts.
 * ``kind="stand-in"``: :meth:`Candidate.from_callable` wraps any Python callable. This is the
   documented internal hook the tests use to exercise the style and analogy reports when no
   method is registered yet, and a way to compare an unregistered prototype against the
@@ -366,13 +369,36 @@ def _identity(key: str) -> RunFn:
     return run
 
 
+def _analogy_baseline(name: str, **kw: Any) -> RunFn:
+    def run(arrays, seed, device):
+        from benchmarks.reference import analogy_baselines as ab
+
+        return getattr(ab, name)(arrays["a"], arrays["a_prime"], arrays["b"], **kw), "cpu"
+
+    return run
+
+
+#: Naive analogy baselines (issue 15 item 4; benchmarks/reference/analogy_baselines.py).
+ANALOGY_BASELINES = (
+    ("naive_patch", "nearest 5×5 luminance patch of A (PCA + k-d tree, no pyramid, no coherence): "
+     "A′ luminance + B chroma", _analogy_baseline("naive_patch", color="yiq")),
+    ("naive_patch_rgb", "nearest 5×5 luminance patch of A (PCA + k-d tree): A′'s RGB",
+     _analogy_baseline("naive_patch", color="rgb")),
+    ("lut", "per-channel tone curve (64-bin LUT) learnt from A → A′", _analogy_baseline("channel_lut")),
+)
+
+
 def _references(task: str) -> list[Candidate]:
     if task == "inpaint":
         return [Candidate("mean_fill", task, "reference", "reference", ("cpu",),
                           "trivial fill: the mean colour of the known pixels", {}, _mean_fill)]
     key, what = ("content", "the content image") if task == "style" else ("b", "B")
-    return [Candidate("identity", task, "reference", "reference", ("cpu",),
-                      f"does nothing: returns {what} unchanged", {}, _identity(key))]
+    out = [Candidate("identity", task, "reference", "reference", ("cpu",),
+                     f"does nothing: returns {what} unchanged", {}, _identity(key))]
+    if task == "analogy":
+        out += [Candidate(n, task, "reference", "reference", ("cpu",), doc, {}, fn)
+                for n, doc, fn in ANALOGY_BASELINES]
+    return out
 
 
 # --- all of them -----------------------------------------------------------------------------
@@ -435,4 +461,6 @@ def all_candidate_names(task: str) -> list[str]:
         names += ["gatys_reference", "identity"]
     else:
         names += ["identity"]
+    if task == "analogy":
+        names += [n for n, *_ in ANALOGY_BASELINES]
     return names

@@ -16,11 +16,11 @@ Style transfer
     (:data:`STYLE_CATEGORIES`; heldout: gravel, wood, moss, icons), the contents the first photo
     of each other category (heldout: fig, grace_hopper, facade, stream).
 Analogies
-    a known filter is learned from one photo (A → A′ = filter(A), A = the split's first people
-    photo) and applied to another (B);
-    ground truth = filter(B). Filters: Gaussian blur (σ = 2 px, RGB), emboss (relief on the
-    luminance, chroma of the input kept, as image analogies model colour), posterise (4 levels per
-    RGB channel: a colour filter that luminance-only methods cannot fully learn, on purpose).
+    a known filter is learned from one corpus photo (A → A′ = filter(A)) and applied to another
+    (B) of the same split; ground truth = filter(B). The pairs are fixed and seeded
+    (:func:`analogy_pairs`; case image ``"<A>+<B>"``). The 8 filters of :data:`FILTERS` (issue 15
+    item 4) mix luminance-only ones (blur, emboss, unsharp mask) with colour-changing ones
+    (posterise, OpenCV's stylization, pencil sketch, oil painting, edge-preserving smoothing).
 """
 
 from __future__ import annotations
@@ -39,10 +39,12 @@ __all__ = [
     "Case",
     "DEFAULTS",
     "analogy_cases",
+    "analogy_pairs",
     "apply_filter",
     "build_cases",
     "inpaint_cases",
     "inpaint_pair",
+    "split_pair",
     "style_cases",
 ]
 
@@ -57,9 +59,11 @@ DEFAULTS: dict[str, dict[str, dict[str, tuple]]] = {
         "full": {"sizes": (128, 256)},
         "quick": {"sizes": (128,)},
     },
-    "analogy": {
-        "full": {"variants": ("blur", "emboss", "posterise"), "sizes": (128, 256)},
-        "quick": {"variants": ("blur", "emboss", "posterise"), "sizes": (128,)},
+    "analogy": {  # images: "<A>+<B>" corpus pairs of the split (analogy_pairs; quick: the first)
+        "full": {"variants": ("blur", "emboss", "posterise", "unsharp", "stylization", "pencil", "oil",
+                              "edge_preserving"), "sizes": (128, 256)},
+        "quick": {"variants": ("blur", "emboss", "posterise", "unsharp", "stylization", "pencil", "oil",
+                               "edge_preserving"), "sizes": (128,)},
     },
 }
 
@@ -74,9 +78,11 @@ QUICK_CATEGORIES = ("people", "architecture", "texture")
 #: no painting ships with the installed packages); the other photos are style contents.
 STYLE_CATEGORIES = ("texture", "graphics")
 
-#: The photo the analogy filters are learned from (A) when the images are not taken from a split
-#: (``--images``); with a split, A is the split's first ``people`` photo (:func:`analogy_a`).
+#: The photo A of an analogy case whose image names B only (``--images B``, no ``"<A>+<B>"`` pair).
 ANALOGY_A = "astronaut"
+
+#: The corpus split whose pairs are the default analogy cases (claims are read from ``heldout``).
+ANALOGY_SPLIT = "heldout"
 
 
 def _split_entries(split: str) -> list[Any]:
@@ -122,8 +128,7 @@ def split_images(task: str, split: str, *, quick: bool) -> dict[str, tuple[str, 
       stays stratified); quick: the first photo of each of :data:`QUICK_CATEGORIES`.
     * style: styles = the split's :data:`STYLE_CATEGORIES` photos, contents = the first photo of
       each other category; quick: the first content × the first texture and the first graphic.
-    * analogy: A = :func:`analogy_a`; B = the first photo of each category other than ``people``
-      and ``graphics`` (smooth, architecture, texture, nature); quick: the first of them.
+    * analogy: the split's fixed ``"<A>+<B>"`` pairs (:func:`analogy_pairs`); quick: the first.
     """
     entries = _split_entries(split)
     cats = list(dict.fromkeys(e.category for e in entries))
@@ -137,8 +142,8 @@ def split_images(task: str, split: str, *, quick: bool) -> dict[str, tuple[str, 
             contents, styles = contents[:1], _first_per_category(entries, STYLE_CATEGORIES)
         return {"images": tuple(contents), "variants": tuple(styles)}
     if task == "analogy":
-        bs = _first_per_category(entries, [c for c in cats if c not in ("people", "graphics")])
-        return {"images": tuple(bs[:1] if quick else bs)}
+        pairs = analogy_pairs(split)
+        return {"images": pairs[:1] if quick else pairs}
     raise ValueError(f"unknown task {task!r}")
 
 
@@ -210,11 +215,59 @@ def _posterise(img: np.ndarray, levels: int = 4) -> np.ndarray:
     return np.minimum(q, levels - 1) / (levels - 1)
 
 
-#: Filters of the analogy benchmark: name -> function on float32 RGB in [0, 1].
+def _unsharp(img: np.ndarray, sigma: float = 2.0, amount: float = 1.0) -> np.ndarray:
+    from imgkit._pyramid import blur
+
+    return img + amount * (img - blur(img, sigma=sigma))
+
+
+def _cv2_rgb(fn: Callable[[np.ndarray], np.ndarray], img: np.ndarray) -> np.ndarray:
+    """Run an OpenCV photo filter (8-bit BGR in and out) on float RGB."""
+    bgr = np.ascontiguousarray(np.round(np.clip(img, 0.0, 1.0) * 255.0).astype(np.uint8)[:, :, ::-1])
+    out = fn(bgr)
+    return out[:, :, ::-1].astype(np.float32) / 255.0
+
+
+def _stylization(img: np.ndarray) -> np.ndarray:
+    import cv2
+
+    return _cv2_rgb(lambda x: cv2.stylization(x, sigma_s=60, sigma_r=0.45), img)
+
+
+def _pencil(img: np.ndarray) -> np.ndarray:
+    import cv2
+
+    return _cv2_rgb(lambda x: cv2.pencilSketch(x, sigma_s=60, sigma_r=0.07, shade_factor=0.02)[1], img)
+
+
+def _oil(img: np.ndarray) -> np.ndarray:
+    import cv2
+
+    return _cv2_rgb(lambda x: cv2.xphoto.oilPainting(x, 7, 1), img)
+
+
+def _edge_preserving(img: np.ndarray) -> np.ndarray:
+    import cv2
+
+    return _cv2_rgb(lambda x: cv2.edgePreservingFilter(x, flags=cv2.RECURS_FILTER, sigma_s=60, sigma_r=0.4),
+                    img)
+
+
+#: Filters of the analogy benchmark (issue 15 item 4): name -> function on float32 RGB in [0, 1].
+#: Gaussian blur (σ = 2 px, RGB); emboss (3×3 relief on the luminance, the input's chroma kept);
+#: posterise (4 levels per RGB channel); unsharp mask (σ = 2 px, amount 1, RGB);
+#: ``cv2.stylization`` (σ_s 60, σ_r 0.45); ``cv2.pencilSketch`` colour output (σ_s 60, σ_r 0.07,
+#: shade 0.02); ``cv2.xphoto.oilPainting`` (size 7, dynRatio 1); ``cv2.edgePreservingFilter``
+#: (recursive, σ_s 60, σ_r 0.4). The OpenCV filters run on 8-bit BGR (their API).
 FILTERS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
     "blur": _blur,
     "emboss": _emboss,
     "posterise": _posterise,
+    "unsharp": _unsharp,
+    "stylization": _stylization,
+    "pencil": _pencil,
+    "oil": _oil,
+    "edge_preserving": _edge_preserving,
 }
 
 
@@ -222,6 +275,33 @@ def apply_filter(name: str, img: np.ndarray) -> np.ndarray:
     """Apply analogy filter ``name`` (one of :data:`FILTERS`); float32 RGB in [0, 1] out."""
     out = FILTERS[name](np.asarray(img, np.float32))
     return np.ascontiguousarray(np.clip(out, 0.0, 1.0), dtype=np.float32)
+
+
+#: Separator of the two photo names of an analogy pair, ``"<A>+<B>"`` (A, A′ = f(A) from the
+#: first photo, B from the second).
+PAIR_SEP = "+"
+
+
+def analogy_pairs(split: str = "heldout") -> tuple[str, ...]:
+    """Fixed, seeded ``"<A>+<B>"`` pairs of distinct corpus photos of ``split`` for the analogy cases.
+
+    The split's photographs (the ``graphics`` entries left out; only installed photos), shuffled
+    with a seed that depends on the split name only, then paired consecutively: every photo is
+    used once, as A or as B (``tune``: 13 pairs, ``heldout``: 7 pairs with the full corpus).
+    """
+    from imgkit import data
+
+    names = sorted(p.name for p in data.corpus(split, available=True) if p.category != "graphics")
+    order = np.random.default_rng(stable_seed("analogy-pairs", split)).permutation(len(names))
+    names = [names[i] for i in order]
+    return tuple(f"{names[i]}{PAIR_SEP}{names[i + 1]}" for i in range(0, len(names) - 1, 2))
+
+
+def split_pair(image: str) -> tuple[str, str]:
+    """``(A, B)`` photo names of an analogy case's ``image`` (``"<A>+<B>"``; a single name is B,
+    with A = :data:`ANALOGY_A`)."""
+    a, sep, b = image.partition(PAIR_SEP)
+    return (a, b) if sep else (ANALOGY_A, image)
 
 
 @functools.lru_cache(maxsize=64)
@@ -262,8 +342,10 @@ class Case:
 
     def missing(self) -> str | None:
         """Why this case's photos cannot be loaded here, or ``None``."""
-        names = [self.image] + ([self.variant] if self.task == "style" else []) + (
-            [self.a_image] if self.task == "analogy" else [])
+        if self.task == "analogy":
+            names = list(split_pair(self.image)) if PAIR_SEP in self.image else [self.a_image, self.image]
+        else:
+            names = [self.image] + ([self.variant] if self.task == "style" else [])
         for n in names:
             why = missing_photo(n)
             if why:
@@ -286,11 +368,12 @@ class Case:
         if self.task == "style":
             return {"content": _photo(self.image, self.size), "style": _photo(self.variant, self.size)}
         if self.task == "analogy":
+            a, b = split_pair(self.image) if PAIR_SEP in self.image else (self.a_image, self.image)
             return {
-                "a": _photo(self.a_image, self.size),
-                "a_prime": _filtered(self.variant, self.a_image, self.size),
-                "b": _photo(self.image, self.size),
-                "truth": _filtered(self.variant, self.image, self.size),
+                "a": _photo(a, self.size),
+                "a_prime": _filtered(self.variant, a, self.size),
+                "b": _photo(b, self.size),
+                "truth": _filtered(self.variant, b, self.size),
             }
         raise ValueError(f"unknown task {self.task!r}")
 

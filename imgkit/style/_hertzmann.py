@@ -54,6 +54,9 @@ class AnalogyInfo(Info):
         Share of pixels where coherence won, per level.
     kappa_factor : list of float
         ``1 + 2^(l - L) κ`` per level.
+    transfer_coef : list of float32 ndarray or None
+        The learnt linear-transfer coefficients (``(2r+1)²``, row-major offsets) of each output
+        channel (Y; then I and Q with ``color="learn"``); ``None`` for a plain copy.
     """
 
     levels: int = 0
@@ -65,6 +68,7 @@ class AnalogyInfo(Info):
     b_prime: list[np.ndarray] = field(default_factory=list)
     coherence_fraction: list[float] = field(default_factory=list)
     kappa_factor: list[float] = field(default_factory=list)
+    transfer_coef: list[np.ndarray | None] = field(default_factory=list)
 
 
 def gaussian_window(size: int) -> np.ndarray:
@@ -81,7 +85,14 @@ def engine_patch(patch_size: int, coarse_size: int) -> int:
     return max(patch_size, 4 * (coarse_size // 2) + 1)
 
 
-def feature_kernels(patch_size: int, coarse_size: int, coarse: bool) -> tuple[np.ndarray, np.ndarray]:
+def feature_kernels(
+    patch_size: int,
+    coarse_size: int,
+    coarse: bool,
+    *,
+    filtered_weight: float = 1.0,
+    coarse_weight: float = 1.0,
+) -> tuple[np.ndarray, np.ndarray]:
     """Weights of the feature channels.
 
     Returns
@@ -103,14 +114,14 @@ def feature_kernels(patch_size: int, coarse_size: int, coarse: bool) -> tuple[np
     k[h - hp : h + hp + 1, h - hp : h + hp + 1, FINE] = g
     oy, ox = np.mgrid[-h : h + 1, -h : h + 1]
     causal = (oy < 0) | ((oy == 0) & (ox < 0))
-    k[:, :, FILTERED] = k[:, :, FINE] * causal
+    k[:, :, FILTERED] = k[:, :, FINE] * causal * np.float32(filtered_weight)
     if coarse:
-        gc = gaussian_window(coarse_size)
+        gc = gaussian_window(coarse_size) * np.float32(coarse_weight)
         hc = coarse_size // 2
         for i in range(-hc, hc + 1):
             for j in range(-hc, hc + 1):
                 k[h + 2 * i, h + 2 * j, COARSE] = gc[i + hc, j + hc]
-                k[h + 2 * i, h + 2 * j, COARSE_FILTERED] = gc[i + hc, j + hc]
+                k[h + 2 * i, h + 2 * j, COARSE_FILTERED] = gc[i + hc, j + hc] * np.float32(filtered_weight)
     search = np.delete(k, FILTERED, axis=2)
     return k, np.ascontiguousarray(search)
 
@@ -212,6 +223,8 @@ def synthesise(
     remap: bool,
     exact: bool,
     pm_iterations: int,
+    filtered_weight: float = 1.0,
+    coarse_weight: float = 1.0,
 ) -> tuple[Any, AnalogyInfo, Any]:
     """Synthesise the luminance of ``B'`` from luminances ``A``, ``A'``, ``B`` (float32 (H, W)).
 
@@ -245,7 +258,9 @@ def synthesise(
             H, W = pb[lev].shape
             Ha, Wa = pa[lev].shape
             coarse = lev > 0
-            k_scan, k_search = feature_kernels(patch_size, coarse_size, coarse)
+            k_scan, k_search = feature_kernels(
+                patch_size, coarse_size, coarse, filtered_weight=filtered_weight, coarse_weight=coarse_weight
+            )
             factor = 1.0 + 2.0 ** (lev - (L - 1)) * kappa
             with ctx.timer("features"):
                 blank = xp.zeros((H, W), np.float32)
@@ -309,6 +324,120 @@ def synthesise(
 
         bp_prev = resize(bp_prev, yb.shape)
     return bp_prev, info, s_full
+
+
+def _patch_stack(y: Any, radius: int) -> Any:
+    """``(H, W, (2r+1)²)``: every ``(2r+1)²`` neighbourhood of the 2-D ``y`` (edge-replicated)."""
+    xp = _xp(y)
+    H, W = y.shape
+    p = xp.pad(y, radius, mode="edge")
+    n = 2 * radius + 1
+    return xp.stack([p[i : i + H, j : j + W] for i in range(n) for j in range(n)], axis=2)
+
+
+def _correlate(y: Any, coef: np.ndarray, radius: int) -> Any:
+    """``Σ_o c_o y(q + o)`` (edge-replicated), offsets row-major as in :func:`_patch_stack`."""
+    xp = _xp(y)
+    H, W = y.shape
+    p = xp.pad(y, radius, mode="edge")
+    n = 2 * radius + 1
+    out = xp.zeros((H, W), np.float32)
+    for k, c in enumerate(np.asarray(coef, np.float32)):
+        i, j = divmod(k, n)
+        out += np.float32(c) * p[i : i + H, j : j + W]
+    return out
+
+
+def half_matches(ya: Any, *, ctx: RunContext, patch_size: int, iterations: int) -> Any:
+    """For every pixel of ``A``, its best match in the *other* half of ``A`` (left ↔ right).
+
+    Two PatchMatch fields (left half → right half, right → left) on ``A``'s luminance with the
+    Gaussian ``patch_size`` window: pairs of similar but distinct neighbourhoods of ``A``, whose
+    ``A′`` differences train :func:`learn_transfer`. Returns int32 ``(H, W, 2)`` in ``A``
+    coordinates.
+    """
+    from ..kernels import patchmatch as pm
+
+    xp = ctx.xp
+    H, W = ya.shape
+    half = W // 2
+    P = patch_size
+    pad = P // 2
+    k = gaussian_window(P)[:, :, None]
+    out = xp.zeros((H, W, 2), dtype=np.int32)
+    for t0, t1, s0, s1 in ((0, half, half, W), (half, W, 0, half)):
+        T = xp.ascontiguousarray(ya[:, t0:t1, None])
+        S = xp.ascontiguousarray(xp.pad(ya[:, s0:s1], pad, mode="symmetric")[:, :, None])
+        valid = xp.zeros(S.shape[:2], dtype=bool)
+        valid[pad : pad + H, pad : pad + (s1 - s0)] = True
+        nnf, _ = pm.patchmatch(T, S, P, valid=valid, kernel=k, iterations=iterations,
+                               seed=_seed(ctx, 900 + t0), device=ctx.device)
+        out[:, t0:t1, 0] = nnf[:, :, 0] - pad
+        out[:, t0:t1, 1] = nnf[:, :, 1] - pad + s0
+    return out
+
+
+def learn_transfer(x: Any, x_prime: Any, m: Any, *, radius: int = 2, ridge: float = 1e-3) -> np.ndarray:
+    """Coefficients ``c`` of the linear transfer ``X′(q) ≈ X′(p) + Σ_o c_o (X(q+o) − X(p+o))``.
+
+    Fitted by ridge-regularised least squares over the pairs ``(q, p = m(q))`` of
+    :func:`half_matches`: how ``A′`` differs between two similar neighbourhoods of ``A`` as a
+    linear function of how they differ. A filter that is linear on the ``(2r+1)²`` window
+    (blur, emboss, unsharp mask) is learnt exactly; ``c = 0`` is the paper's plain copy.
+    ``ridge`` scales the Tikhonov term by the mean diagonal of ``XᵀX``. Returns float64 ``(n²,)``.
+    """
+    from .._image import to_numpy
+
+    x, x_prime, m = (np.asarray(to_numpy(v)) for v in (x, x_prime, m))
+    P = _patch_stack(x.astype(np.float32), radius)
+    qy, qx = np.mgrid[0 : x.shape[0], 0 : x.shape[1]]
+    py, px = m[qy, qx, 0], m[qy, qx, 1]
+    X = (P[qy, qx] - P[py, px]).reshape(-1, P.shape[2]).astype(np.float64)
+    y = (x_prime[qy, qx] - x_prime[py, px]).reshape(-1).astype(np.float64)
+    G = X.T @ X
+    reg = ridge * max(float(np.trace(G)) / G.shape[0], 1e-12)
+    return np.linalg.solve(G + reg * np.eye(G.shape[0]), X.T @ y)
+
+
+def transfer(
+    x_prime: Any, x: Any, y: Any, s: Any, coef: np.ndarray | None, *, vote: bool, radius: int = 2
+) -> Any:
+    """``B′`` of one channel from the source map ``s``: ``X′(p) + Σ_o c_o (Y(q+o) − X(p+o))``.
+
+    ``x``, ``x_prime``: the channel of ``A`` and ``A′``; ``y``: of ``B``. ``coef=None`` is the
+    plain copy ``X′(s(q))``. ``vote=True`` averages the predictions of the sources of ``q``'s
+    ``(2r+1)²`` neighbours, each shifted back to ``q`` (``p = s(q + o) − o``, sources outside
+    ``A`` skipped), with the Gaussian weights of the window. The correction is linear, so it is
+    computed as ``u(p) + v(q)`` with ``u = X′ − c ⋆ X`` and ``v = c ⋆ Y`` (two correlations).
+    """
+    xp = _xp(x_prime)
+    H, W = y.shape
+    Ha, Wa = x.shape
+    u = x_prime.astype(np.float32)
+    v = None
+    if coef is not None:
+        u = u - _correlate(x.astype(np.float32), coef, radius)
+        v = _correlate(y.astype(np.float32), coef, radius)
+    g = gaussian_window(2 * radius + 1)
+    span = range(-radius, radius + 1) if vote else range(1)
+    offsets = [(i, j) for i in span for j in span]
+    acc = xp.zeros((H, W), np.float32)
+    wsum = xp.zeros((H, W), np.float32)
+    rows = xp.arange(H)
+    cols = xp.arange(W)
+    for oy, ox in offsets:
+        ry = xp.clip(rows + oy, 0, H - 1)[:, None]
+        rx = xp.clip(cols + ox, 0, W - 1)[None, :]
+        sy = s[ry, rx, 0] - oy
+        sx = s[ry, rx, 1] - ox
+        ok = (sy >= 0) & (sy < Ha) & (sx >= 0) & (sx < Wa)
+        w = ok.astype(np.float32) * (np.float32(g[oy + radius, ox + radius]) if vote else np.float32(1.0))
+        acc += w * u[xp.clip(sy, 0, Ha - 1), xp.clip(sx, 0, Wa - 1)]
+        wsum += w
+    out = acc / xp.maximum(wsum, np.float32(1e-12))
+    if v is not None:
+        out = out + v
+    return out.astype(np.float32)
 
 
 def compose(yb_prime: Any, b_yiq: Any, a_prime_rgb: Any, s: Any, color: str) -> Any:
