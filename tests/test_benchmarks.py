@@ -548,7 +548,7 @@ def test_tune_dip_report(tmp_path, capsys):
 
 
 def test_split_picks_corpus_photos_and_every_mask_kind():
-    from benchmarks.suite.cases import analogy_a, split_images
+    from benchmarks.suite.cases import split_images, split_pair
 
     tune = {e.name for e in imgkit.data.corpus("tune")}
     held = {e.name for e in imgkit.data.corpus("heldout")}
@@ -567,10 +567,12 @@ def test_split_picks_corpus_photos_and_every_mask_kind():
     st = build_cases("style", quick=False, sizes=(32,), split="heldout")
     assert {cat[c.variant] for c in st} <= set(STYLE_CATEGORIES)
     assert all(cat[c.image] not in STYLE_CATEGORIES for c in st) and {c.image for c in st} <= held
-    # analogies: A and B from the split, never the same photo
+    # analogies: fixed "A+B" pairs of distinct photos of the split, every photo used once
     an = build_cases("analogy", quick=False, sizes=(32,), split="heldout")
-    assert {c.a_image for c in an} == {analogy_a("heldout")} <= held
-    assert all(c.image != c.a_image and c.image in held for c in an)
+    pairs = [split_pair(c.image) for c in an]
+    assert all(a != b and a in held and b in held for a, b in pairs)
+    photos = [n for p in dict.fromkeys(pairs) for n in p]
+    assert len(photos) == len(set(photos)) >= 12
     # --images overrides the split (any name imgkit.data.photo knows)
     given = build_cases("inpaint", quick=True, images=("chelsea",), sizes=(32,))
     assert {c.image for c in given} == {"chelsea"}

@@ -226,7 +226,11 @@ def _composite(fill_u8: np.ndarray, image: np.ndarray, mask: np.ndarray) -> np.n
 
 
 def _import_peer(module: str, dist: str) -> tuple[Any, str | None]:
-    if importlib.util.find_spec(module) is None:
+    try:  # find_spec imports the parents of a dotted name, and raises when they are missing
+        spec = importlib.util.find_spec(module)
+    except ModuleNotFoundError:
+        spec = None
+    if spec is None:
         return None, f"not installed: PyPI {dist} is missing ({PEER_INSTALL})"
     try:
         mod = importlib.import_module(module)
