@@ -112,6 +112,9 @@ def test_model_file_round_trip(tiny_model, tmp_path):
         assert torch.equal(load_model(path)(x, m), ref)
         half = tmp_path / "half.pt"
         save_model(net, half, half=True, meta={"note": "fp16"})
+        umask = os.umask(0)
+        os.umask(umask)
+        assert half.stat().st_mode & 0o777 == 0o666 & ~umask
         assert half.stat().st_size < 0.6 * path.stat().st_size
         assert float((load_model(half)(x, m) - ref).abs().max()) < 5e-3
     assert load_model(half).config == {"width": 8, "fourier": True, "prefill": True, "relax": 8}
@@ -165,6 +168,24 @@ def test_missing_shipped_model_is_a_clear_error(monkeypatch, tmp_path):
 # ---------------------------------------------------------------------------------------------
 # the method
 # ---------------------------------------------------------------------------------------------
+
+
+def test_shipped_model_is_package_data_and_fills(astronaut64):
+    from pathlib import Path
+
+    from .conftest import hole_mae, mean_fill_mae
+
+    root = Path(__file__).resolve().parent.parent
+    assert '"imgkit.nets" = ["models/*.pt"]' in (root / "pyproject.toml").read_text()
+    path = inpaint_fill.DEFAULT_WEIGHTS
+    assert path.is_file() and path.stat().st_size < 10 * 2**20
+    blob = torch.load(path, weights_only=True)
+    assert all(v.dtype == torch.float16 for v in blob["state_dict"].values() if v.is_floating_point())
+    mask = imgkit.data.mask("thick", (64, 64), seed=5)
+    out, info = imgkit.inpaint(astronaut64, mask, method="context_encoder", return_info=True)
+    assert info.weights == str(path)
+    np.testing.assert_array_equal(out[~mask], astronaut64[~mask])
+    assert hole_mae(out, astronaut64, mask) < 0.6 * mean_fill_mae(astronaut64, mask)
 
 
 @pytest.mark.parametrize("region", ["auto", "full"])

@@ -238,7 +238,10 @@ def save_model(net: ContextEncoder, path, *, half: bool = False, meta: dict | No
     path = Path(path)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     os.close(fd)
+    umask = os.umask(0)
+    os.umask(umask)
     try:
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; a model file is shared like any output
         torch.save(blob, tmp)
         os.replace(tmp, path)
     finally:
