@@ -25,6 +25,7 @@ pytestmark = pytest.mark.usefixtures("one_torch_thread")
 def tiny_model(tmp_path_factory):
     torch.manual_seed(0)
     net = ContextEncoder(width=8)
+    torch.nn.init.normal_(net.out.weight, std=0.3)  # a nonzero correction of the prefill
     path = tmp_path_factory.mktemp("ce") / "tiny.pt"
     save_model(net, path)
     return net.eval(), path
@@ -57,8 +58,32 @@ def test_net_is_fully_convolutional(tiny_model, shape):
     m = (torch.rand(2, 1, *shape) > 0.5).float()
     with torch.no_grad():
         y = net(x, m)
-    assert y.shape == x.shape
-    assert float(y.min()) >= 0 and float(y.max()) <= 1
+    assert y.shape == x.shape and bool(torch.isfinite(y).all())
+
+
+def test_push_pull_fill():
+    from imgkit.nets.inpaint_net import push_pull
+
+    yy, xx = torch.meshgrid(torch.linspace(0, 1, 40), torch.linspace(0, 1, 56), indexing="ij")
+    ramp = torch.stack([xx, yy, 0.5 * (xx + yy)])[None]
+    m = torch.zeros(1, 1, 40, 56)
+    m[..., 10:30, 20:36] = 1
+    f = push_pull(ramp, m)
+    known = m[0, 0] == 0
+    assert torch.equal(f[..., known], ramp[..., known])
+    assert float((f - ramp).abs().max()) < 0.08  # a membrane reproduces a linear ramp
+    assert float((push_pull(torch.full_like(ramp, 0.3), m) - 0.3).abs().max()) < 1e-6
+    plain = push_pull(ramp, m, iterations=0)
+    assert float((plain - ramp).abs().mean()) > float((f - ramp).abs().mean())
+
+
+def test_untrained_residual_net_returns_the_prefill():
+    from imgkit.nets.inpaint_net import push_pull
+
+    net = ContextEncoder(width=8).eval()
+    x, m = torch.rand(1, 3, 24, 40), (torch.rand(1, 1, 24, 40) > 0.6).float()
+    with torch.no_grad():
+        torch.testing.assert_close(net(x, m), push_pull(x, m))
 
 
 def test_net_ignores_hole_content(tiny_model):
@@ -87,9 +112,12 @@ def test_model_file_round_trip(tiny_model, tmp_path):
         assert torch.equal(load_model(path)(x, m), ref)
         half = tmp_path / "half.pt"
         save_model(net, half, half=True, meta={"note": "fp16"})
+        umask = os.umask(0)
+        os.umask(umask)
+        assert half.stat().st_mode & 0o777 == 0o666 & ~umask
         assert half.stat().st_size < 0.6 * path.stat().st_size
         assert float((load_model(half)(x, m) - ref).abs().max()) < 5e-3
-    assert load_model(half).config == {"width": 8, "fourier": True}
+    assert load_model(half).config == {"width": 8, "fourier": True, "prefill": True, "relax": 8}
 
 
 def test_bad_weight_files(tmp_path, tiny_model):
@@ -140,6 +168,24 @@ def test_missing_shipped_model_is_a_clear_error(monkeypatch, tmp_path):
 # ---------------------------------------------------------------------------------------------
 # the method
 # ---------------------------------------------------------------------------------------------
+
+
+def test_shipped_model_is_package_data_and_fills(astronaut64):
+    from pathlib import Path
+
+    from .conftest import hole_mae, mean_fill_mae
+
+    root = Path(__file__).resolve().parent.parent
+    assert '"imgkit.nets" = ["models/*.pt"]' in (root / "pyproject.toml").read_text()
+    path = inpaint_fill.DEFAULT_WEIGHTS
+    assert path.is_file() and path.stat().st_size < 10 * 2**20
+    blob = torch.load(path, weights_only=True)
+    assert all(v.dtype == torch.float16 for v in blob["state_dict"].values() if v.is_floating_point())
+    mask = imgkit.data.mask("thick", (64, 64), seed=5)
+    out, info = imgkit.inpaint(astronaut64, mask, method="context_encoder", return_info=True)
+    assert info.weights == str(path)
+    np.testing.assert_array_equal(out[~mask], astronaut64[~mask])
+    assert hole_mae(out, astronaut64, mask) < 0.6 * mean_fill_mae(astronaut64, mask)
 
 
 @pytest.mark.parametrize("region", ["auto", "crop", "full"])

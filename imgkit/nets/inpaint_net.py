@@ -88,9 +88,45 @@ class _Dilated(nn.Module):
         return x + F.elu(self.conv(x))
 
 
-def prepare_input(image: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-    """``(B, 3, H, W)`` image in [0, 1] and ``(B, 1, H, W)`` mask (1 = hole) → 4-channel input."""
-    return torch.cat([(image - 0.5) * (1.0 - mask), mask], dim=1)
+#: Jacobi relaxations of the hole per pyramid level in :func:`push_pull`.
+RELAX_ITERATIONS = 8
+
+
+def _neighbour_mean(x: torch.Tensor) -> torch.Tensor:
+    p = F.pad(x, (1, 1, 1, 1), mode="replicate")
+    return 0.25 * (p[..., :-2, 1:-1] + p[..., 2:, 1:-1] + p[..., 1:-1, :-2] + p[..., 1:-1, 2:])
+
+
+def push_pull(image: torch.Tensor, mask: torch.Tensor, iterations: int = RELAX_ITERATIONS) -> torch.Tensor:
+    """Fill the hole smoothly: push-pull (Gortler et al. 1996) with Jacobi relaxation at each
+    level, a small multigrid solver of Laplace's equation in the hole (a membrane fill, as
+    diffusion inpainting). Known pixels are kept exactly.
+
+    Push: ``x_{l+1} = avg(x_l)``, ``k_{l+1} = avg(k_l)`` (2×2; ``x_0 = image·(1 − mask)``,
+    ``k_0 = 1 − mask``) down to 1 px. Pull: ``f_l = x_l + (1 − k_l)·up(f_{l+1})`` (bilinear),
+    then ``iterations`` times ``f_l ← x_l + (1 − k_l)·mean₄(f_l)`` (the 4-neighbour mean).
+    Linear time; differentiable.
+    """
+    known = 1.0 - mask
+    xs, ks = [image * known], [known]
+    while min(xs[-1].shape[-2:]) > 1:
+        xs.append(F.avg_pool2d(xs[-1], 2, ceil_mode=True))
+        ks.append(F.avg_pool2d(ks[-1], 2, ceil_mode=True))
+    k = ks[-1]
+    fill = torch.where(k > 0, xs[-1] / k.clamp_min(1e-8), torch.full_like(xs[-1], 0.5))
+    for x, k in zip(reversed(xs[:-1]), reversed(ks[:-1])):
+        fill = x + (1.0 - k) * F.interpolate(fill, size=x.shape[-2:], mode="bilinear", align_corners=False)
+        for _ in range(iterations):
+            fill = x + (1.0 - k) * _neighbour_mean(fill)
+    return fill
+
+
+def prepare_input(image: torch.Tensor, mask: torch.Tensor, prefill: bool = True,
+                  relax: int = RELAX_ITERATIONS) -> torch.Tensor:
+    """``(B, 3, H, W)`` image in [0, 1] and ``(B, 1, H, W)`` mask (1 = hole) → 4-channel input:
+    the image with its hole push-pull filled (``prefill``) or zeroed, centred, and the mask."""
+    base = push_pull(image, mask, relax) if prefill else image * (1.0 - mask)
+    return torch.cat([base - 0.5, mask], dim=1)
 
 
 class ContextEncoder(nn.Module):
@@ -102,6 +138,12 @@ class ContextEncoder(nn.Module):
         Base width ``c``; 32 is the shipped model. Must be a multiple of 4.
     fourier : bool
         Include the Fourier unit in the bottleneck.
+    relax : int
+        Jacobi relaxations per level of the push-pull prefill (0: plain push-pull).
+    prefill : bool
+        Residual mode: the hole is first filled by :func:`push_pull` and the network predicts a
+        correction to that fill (its last layer starts at zero, so an untrained network returns
+        the push-pull fill). ``False``: the hole is zeroed and the output is a sigmoid image.
 
     Shape
     -----
@@ -116,11 +158,16 @@ class ContextEncoder(nn.Module):
     torch.Size([1, 3, 37, 50])
     """
 
-    def __init__(self, width: int = 32, fourier: bool = True):
+    def __init__(self, width: int = 32, fourier: bool = True, prefill: bool = True,
+                 relax: int = RELAX_ITERATIONS):
         super().__init__()
         if width < 4 or width % 4:
             raise ValueError(f"width must be a positive multiple of 4; got {width!r}")
-        self.config = {"width": int(width), "fourier": bool(fourier)}
+        if not 0 <= int(relax) <= 100:
+            raise ValueError(f"relax must be in [0, 100]; got {relax!r}")
+        self.config = {"width": int(width), "fourier": bool(fourier), "prefill": bool(prefill),
+                       "relax": int(relax)}
+        self.prefill, self.relax = bool(prefill), int(relax)
         c1, c2, c3 = 3 * width // 4, 3 * width // 2, 3 * width
         self.e1 = GatedConv(4, c1, 3, stride=2)
         self.e2 = GatedConv(c1, c2, 3, stride=2)
@@ -133,6 +180,9 @@ class ContextEncoder(nn.Module):
         self.d2 = nn.Conv2d(c1, c1, 3, padding=1)
         self.u1 = nn.Conv2d(c1 + 4, width // 2, 1)
         self.out = nn.Conv2d(width // 2, 3, 3, padding=1)
+        if self.prefill:
+            nn.init.zeros_(self.out.weight)
+            nn.init.zeros_(self.out.bias)
 
     def forward(self, image: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         if image.ndim != 4 or image.shape[1] != 3 or mask.shape != (image.shape[0], 1, *image.shape[2:]):
@@ -142,7 +192,7 @@ class ContextEncoder(nn.Module):
             )
         H, W = image.shape[-2:]
         ph, pw = -H % STRIDE, -W % STRIDE
-        x = prepare_input(image, mask)
+        x = prepare_input(image, mask, self.prefill, self.relax)
         if ph or pw:
             # reflect needs pad < size; replicate covers tiny inputs
             mode = "reflect" if ph < H and pw < W else "replicate"
@@ -159,8 +209,9 @@ class ContextEncoder(nn.Module):
         y = F.elu(self.d2(F.elu(self.u2(y)) + h1))
         y = F.interpolate(y, scale_factor=2, mode="bilinear", align_corners=False)
         y = F.elu(self.u1(torch.cat([y, x], dim=1)))
-        out = torch.sigmoid(self.out(y))
-        return out[:, :, :H, :W]
+        if self.prefill:  # a correction of the push-pull fill (values may leave [0, 1]: clip)
+            return x[:, :3, :H, :W] + 0.5 + self.out(y)[:, :, :H, :W]
+        return torch.sigmoid(self.out(y))[:, :, :H, :W]
 
 
 #: ``format`` field of an imgkit inpainting-network file (model or training checkpoint).
@@ -187,7 +238,10 @@ def save_model(net: ContextEncoder, path, *, half: bool = False, meta: dict | No
     path = Path(path)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     os.close(fd)
+    umask = os.umask(0)
+    os.umask(umask)
     try:
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; a model file is shared like any output
         torch.save(blob, tmp)
         os.replace(tmp, path)
     finally:
