@@ -11,6 +11,8 @@ from typing import Any
 
 import numpy as np
 
+from ._xp import get_xp
+
 __all__ = [
     "rgb_to_lab", "lab_to_rgb", "rgb_to_yiq", "yiq_to_rgb", "luminance", "get_xp", "match_color",
     "match_mean_std",
@@ -28,15 +30,6 @@ _RGB2YIQ = np.array(
     dtype=np.float64,
 )
 _YIQ2RGB = np.linalg.inv(_RGB2YIQ)
-
-
-def get_xp(x: Any):
-    """NumPy or CuPy, whichever ``x`` belongs to."""
-    if type(x).__module__.split(".")[0] == "cupy":
-        import cupy
-
-        return cupy
-    return np
 
 
 def _mat(img: Any, m: np.ndarray) -> Any:

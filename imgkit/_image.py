@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from ._xp import get_xp, is_cupy, to_numpy
 from .errors import InvalidImageError, InvalidMaskError
 
 __all__ = ["ImageMeta", "as_float_image", "as_mask", "is_cupy", "restore_image", "to_numpy"]
@@ -19,18 +20,6 @@ __all__ = ["ImageMeta", "as_float_image", "as_mask", "is_cupy", "restore_image",
 _FIX_DTYPE = (
     "convert it with skimage.util.img_as_float(image) or image.astype(np.float32) / max_value"
 )
-
-
-def is_cupy(x: Any) -> bool:
-    """True for a CuPy array, without importing CuPy."""
-    return type(x).__module__.split(".")[0] == "cupy"
-
-
-def to_numpy(x: Any) -> np.ndarray:
-    """Return ``x`` as a NumPy array (copying a CuPy array to the host)."""
-    if is_cupy(x):
-        return x.get()
-    return np.asarray(x)
 
 
 @dataclass(frozen=True)
@@ -120,7 +109,7 @@ def as_float_image(image: Any, name: str = "image") -> tuple[Any, Any, ImageMeta
             f"{name} has {arr.shape[2]} channels (shape {tuple(arr.shape)}); expected channels "
             f"last with C in {{1, 3, 4}} (grey, RGB, RGBA){hint}"
         )
-    xp = _xp_of(arr)
+    xp = get_xp(arr)
     if dtype.kind == "f":
         finite = xp.isfinite(arr)
         if not bool(finite.all()):
@@ -180,7 +169,7 @@ def as_mask(mask: Any, shape: tuple[int, int], name: str = "mask", image_name: s
             f"{name} shape {tuple(arr.shape)} does not match {image_name} shape "
             f"(H, W) = {tuple(shape)}; the mask must have the image's height and width"
         )
-    xp = _xp_of(arr)
+    xp = get_xp(arr)
     if dtype.kind == "f" and not bool(xp.isfinite(arr).all()):
         raise InvalidMaskError(f"{name} contains NaN or infinite values; use 0 (known) and 1 (hole)")
     return arr != 0
@@ -192,7 +181,7 @@ def restore_image(out: Any, alpha: Any, meta: ImageMeta) -> Any:
     Values are clipped to [0, 1], the alpha channel is put back, a 2-D input gives a 2-D
     output and a CuPy input gives a CuPy output.
     """
-    xp = _xp_of(out)
+    xp = get_xp(out)
     out = xp.clip(out, 0.0, 1.0).astype(np.float32, copy=False)
     channels = meta.channels - (1 if meta.has_alpha else 0)
     if out.shape[2] != channels:
@@ -215,7 +204,7 @@ _LUMA = (0.2125, 0.7154, 0.0721)  # ITU-R BT.709, as skimage.color.rgb2gray
 
 
 def _match_channels(img: Any, channels: int) -> Any:
-    xp = _xp_of(img)
+    xp = get_xp(img)
     if channels == img.shape[2]:
         return img
     if channels == 1:
@@ -234,11 +223,3 @@ def to_rgb(img: Any) -> Any:
 def to_gray(img: Any) -> Any:
     """(H, W, 3) float image → (H, W, 1) luminance (BT.709 weights, as scikit-image)."""
     return _match_channels(img, 1)
-
-
-def _xp_of(x: Any):
-    if is_cupy(x):
-        import cupy
-
-        return cupy
-    return np

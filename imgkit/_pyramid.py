@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from ._color import get_xp
+from ._xp import get_xp
 
 __all__ = ["gaussian_kernel", "blur", "downsample", "gaussian_pyramid", "resize", "reduce_with_mask",
            "binomial5"]

@@ -11,6 +11,8 @@ from typing import Any
 
 import numpy as np
 
+from ._xp import is_cupy
+
 __all__ = ["deterministic", "torch_device", "to_tensor", "from_tensor", "generator", "require_torch",
            "resize_tensor"]
 
@@ -29,16 +31,31 @@ def require_torch():
     return torch
 
 
-def torch_device(device: str):
-    """``"cpu"``/``"cuda"`` → ``torch.device``."""
+def torch_device(device: Any, method: str = "PyTorch code") -> Any:
+    """``"auto"``, ``"cpu"``, ``"cuda"`` or a ``torch.device`` → ``torch.device``.
+
+    A string is resolved as every ``device`` argument of imgkit is
+    (:func:`imgkit.device.resolve_device` with the torch backend): another string raises
+    :class:`~imgkit.errors.InvalidOptionError`, ``"cuda"`` without a usable GPU
+    :class:`~imgkit.errors.DeviceUnavailableError`, naming ``method`` and the reason.
+    A CUDA device gets an explicit index (the current device), so equal devices are equal
+    cache keys.
+    """
     torch = require_torch()
-    return torch.device("cuda" if device == "cuda" else "cpu")
+    if isinstance(device, str):
+        from .device import resolve_device
+
+        device = resolve_device(device, devices=("cpu", "cuda"), backend="torch", method=method)
+    dev = torch.device(device)
+    if dev.type == "cuda" and dev.index is None:
+        dev = torch.device("cuda", torch.cuda.current_device())
+    return dev
 
 
 def to_tensor(img: Any, device: Any) -> Any:
     """``(H, W, C)`` NumPy/CuPy float array → ``(1, C, H, W)`` float32 tensor on ``device``."""
     torch = require_torch()
-    if type(img).__module__.split(".")[0] == "cupy":
+    if is_cupy(img):
         t = torch.from_dlpack(img.astype(np.float32))
     else:
         t = torch.from_numpy(np.ascontiguousarray(img, dtype=np.float32))

@@ -6,44 +6,24 @@ method and gives the result the layout of the input back.
 
 from __future__ import annotations
 
-import secrets
 import time
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
+from ._checks import check_callback as _check_callback
+from ._checks import check_flag as _check_flag
+from ._checks import check_seed as _check_seed
 from ._image import ImageMeta, as_float_image, as_mask, is_cupy, restore_image, to_gray, to_rgb
 from .context import Info, RunContext
 from .device import array_module, resolve_device
-from .errors import InvalidImageError, InvalidOptionError, NoSourceError
+from .errors import InvalidImageError, NoSourceError
 from .registry import MethodSpec, get_method
 
 __all__ = ["analogy", "inpaint", "stylize"]
 
 Callback = Callable[[int, int, dict[str, Any]], Any]
-
-
-def _check_seed(seed: Any) -> int:
-    if seed is None:
-        return secrets.randbits(63)
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise InvalidOptionError(f"seed must be None or a non-negative integer; got {seed!r}")
-    return int(seed)
-
-
-def _check_flag(value: Any, name: str) -> bool:
-    if not isinstance(value, (bool, np.bool_)):
-        raise InvalidOptionError(f"{name} must be True or False; got {value!r}")
-    return bool(value)
-
-
-def _check_callback(callback: Any) -> Callback | None:
-    if callback is not None and not callable(callback):
-        raise InvalidOptionError(
-            f"callback must be None or a callable callback(step, total, state); got {callback!r}"
-        )
-    return callback
 
 
 def _prepare(

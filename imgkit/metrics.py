@@ -112,14 +112,6 @@ _LPIPS_NETS = {"vgg": "vgg16", "vgg16": "vgg16", "alex": "alexnet", "alexnet": "
 _LPIPS_MIN_SIDE = {"vgg16": 16, "alexnet": 31}
 
 
-def _torch_device(device: str):
-    from ._torch import torch_device
-    from .device import resolve_device
-
-    dev = resolve_device(device, devices=("cpu", "cuda"), backend="torch", method="deep metrics")
-    return torch_device(dev)
-
-
 def _rgb_tensor(img: np.ndarray, dev: Any):
     from ._torch import to_tensor
 
@@ -168,9 +160,10 @@ def lpips(a: Any, b: Any, net: str = "vgg", *, device: str = "auto") -> float:
     _check_side(x, _LPIPS_MIN_SIDE[name], "a", f"LPIPS with {name}")
     import torch
 
+    from ._torch import torch_device
     from .nets.lpips import get_lpips
 
-    dev = _torch_device(device)
+    dev = torch_device(device, "deep metrics")
     model = get_lpips(name, dev)
     with torch.no_grad():
         d = model(_rgb_tensor(x, dev) * 2 - 1, _rgb_tensor(y, dev) * 2 - 1)
@@ -180,9 +173,10 @@ def lpips(a: Any, b: Any, net: str = "vgg", *, device: str = "auto") -> float:
 def _encodings(images: list[np.ndarray], layers: tuple[str, ...], names: list[str], device: str):
     import torch
 
+    from ._torch import torch_device
     from .nets.encoder import get_encoder
 
-    dev = _torch_device(device)
+    dev = torch_device(device, "deep metrics")
     enc = get_encoder("vgg16", dev)
     try:
         layers = enc.check_layers(layers)

@@ -2,7 +2,8 @@
 
 :func:`nnf` is the public door to the PatchMatch engine in :mod:`imgkit.kernels.patchmatch`,
 the engine that image completion (``inpaint(..., method="patchmatch")``) and image analogies
-build on. :func:`nnf_to_rgb` draws a field the way optical flow is drawn, for teaching.
+build on. :func:`nnf_to_rgb` (defined in :mod:`imgkit._viz`, re-exported here) draws a field the way
+optical flow is drawn, for teaching.
 
 >>> import numpy as np, imgkit
 >>> from imgkit import data
@@ -23,21 +24,15 @@ from typing import Any
 
 import numpy as np
 
-from ._image import as_float_image, as_mask, is_cupy, to_rgb
-from .api import _check_seed
+from ._checks import check_int as _check_int
+from ._checks import check_seed as _check_seed
+from ._image import as_float_image, as_mask, to_rgb
+from ._viz import nnf_to_rgb
+from ._xp import get_xp, to_xp
 from .device import array_module, resolve_device
 from .errors import InvalidImageError, InvalidOptionError, NoSourceError
 
 __all__ = ["nnf", "nnf_to_rgb"]
-
-
-def _check_int(value: Any, name: str, lo: int, odd: bool = False) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < lo or (
-        odd and value % 2 == 0
-    ):
-        kind = "an odd integer" if odd else "an integer"
-        raise InvalidOptionError(f"{name} must be {kind} ≥ {lo}; got {value!r}")
-    return int(value)
 
 
 def nnf(
@@ -126,13 +121,13 @@ def nnf(
         device, devices=("cpu", "cuda"), backend="numba", method="nnf", prefer_gpu=tmeta.on_gpu
     )
     xp = array_module(dev, "numba")
-    t, s = _to(t, xp), _to(s, xp)
+    t, s = to_xp(t, xp), to_xp(s, xp)
     solve = None
     if target_mask is not None:
-        solve = _to(as_mask(target_mask, t.shape[:2], "target_mask", "target"), xp)
+        solve = to_xp(as_mask(target_mask, t.shape[:2], "target_mask", "target"), xp)
     usable = xp.ones(s.shape[:2], dtype=bool)
     if source_mask is not None:
-        usable = _to(as_mask(source_mask, s.shape[:2], "source_mask", "source"), xp)
+        usable = to_xp(as_mask(source_mask, s.shape[:2], "source_mask", "source"), xp)
 
     from .kernels import patchmatch as pm
 
@@ -152,73 +147,6 @@ def nnf(
     if solve is not None:
         offsets[~solve] = 0
         dist[~solve] = np.nan
-    out_gpu = tmeta.on_gpu
-    offsets, dist = _back(offsets, out_gpu), _back(dist, out_gpu)
+    out_xp = get_xp(target)  # results on the caller's array module
+    offsets, dist = to_xp(offsets, out_xp), to_xp(dist, out_xp)
     return (offsets, dist) if return_distances else offsets
-
-
-def _to(a: Any, xp) -> Any:
-    if xp is np and is_cupy(a):
-        return a.get()
-    return xp.asarray(a)
-
-
-def _back(a: Any, on_gpu: bool) -> Any:
-    if on_gpu and not is_cupy(a):
-        import cupy
-
-        return cupy.asarray(a)
-    if not on_gpu and is_cupy(a):
-        return a.get()
-    return a
-
-
-def nnf_to_rgb(offsets: Any, max_magnitude: float | None = None) -> Any:
-    """Colour picture of a field: hue = direction, saturation = length (optical-flow style).
-
-    The offset ``(dy, dx)`` becomes a colour on the HSV wheel: its angle picks the hue (red =
-    pointing right, then counter-clockwise as seen on screen, i.e. with y up: yellow-green =
-    up, cyan = left, blue-violet = down), its length the saturation (white = no offset, full
-    colour at ``max_magnitude``), value 1. Smooth regions of one colour are coherent patches
-    copied from one place; noise-like colours are incoherent matches.
-
-    Parameters
-    ----------
-    offsets : array_like, int or float, shape (H, W, 2)
-        ``(dy, dx)`` per pixel, e.g. from :func:`nnf` (NumPy or CuPy).
-    max_magnitude : float, optional
-        Length shown at full saturation (default: the largest length in the field).
-
-    Returns
-    -------
-    ndarray, float32, shape (H, W, 3), values in [0, 1]
-    """
-    if is_cupy(offsets):
-        import cupy as xp
-    else:
-        xp = np
-        offsets = np.asarray(offsets)
-    if offsets.ndim != 3 or offsets.shape[2] != 2 or offsets.dtype.kind not in "iuf":
-        raise InvalidImageError(
-            f"offsets must be a numeric (H, W, 2) array of (dy, dx); got shape "
-            f"{tuple(offsets.shape)} dtype {offsets.dtype}"
-        )
-    off = offsets.astype(np.float64)
-    if not bool(xp.isfinite(off).all()):
-        raise InvalidImageError("offsets contains NaN or infinite values")
-    dy, dx = off[..., 0], off[..., 1]
-    mag = xp.hypot(dy, dx)
-    if max_magnitude is None:
-        top = float(mag.max()) if mag.size else 0.0
-    else:
-        if not np.isfinite(max_magnitude) or max_magnitude <= 0:
-            raise InvalidOptionError(f"max_magnitude must be a positive number; got {max_magnitude!r}")
-        top = float(max_magnitude)
-    sat = xp.clip(mag / top, 0.0, 1.0) if top > 0 else xp.zeros_like(mag)
-    hue = (xp.arctan2(-dy, dx) / (2 * np.pi)) % 1.0  # screen y points down: -dy is "up"
-    # HSV → RGB with V = 1: channel n is 1 - S * clip(min(k, 4 - k), 0, 1), k = (n + 6H) mod 6
-    rgb = xp.empty((*off.shape[:2], 3), dtype=np.float32)
-    for i, n in enumerate((5.0, 3.0, 1.0)):
-        k = (n + hue * 6.0) % 6.0
-        rgb[..., i] = 1.0 - sat * xp.clip(xp.minimum(k, 4.0 - k), 0.0, 1.0)
-    return rgb

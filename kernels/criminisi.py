@@ -1,16 +1,18 @@
 """Kernels of exemplar-based inpainting (Criminisi, Pérez & Toyama, IEEE TIP 2004).
 
-Three kernel pairs, each a ``numba.njit`` CPU kernel and a ``numba.cuda.jit`` twin with the same
-contract and the same result bit for bit:
+Three kernels, each a ``numba.njit`` CPU kernel and a ``numba.cuda.jit`` twin with the same
+contract and the same result bit for bit, behind one public wrapper that takes ``device=``
+(``"cpu"``: NumPy arrays; ``"cuda"``: CuPy arrays, or NumPy arrays under
+``NUMBA_ENABLE_CUDASIM=1``) with the same signature and the same return on both devices, as for
+the PatchMatch, voting and analogy families:
 
-* :func:`masked_ssd_search` / :func:`masked_ssd_search_cuda` -- the hot loop: the source patch
-  (wholly inside the image and wholly in the source region) minimising the sum of squared
-  differences (SSD) to a target patch over the target's *known* pixels;
-* :func:`fill_patch` / :func:`fill_patch_cuda` -- copy the chosen exemplar into the target's
-  unknown pixels and update the bookkeeping maps;
-* :func:`update_priorities` / :func:`update_priorities_cuda` -- recompute the fill-front
-  priorities P = C·D in a box around the patch just filled (incremental update) and the
-  per-row maxima used to select the next target.
+* :func:`masked_ssd_search` -- the hot loop: the source patch (wholly inside the image and
+  wholly in the source region) minimising the sum of squared differences (SSD) to a target
+  patch over the target's *known* pixels;
+* :func:`fill_patch` -- copy the chosen exemplar into the target's unknown pixels and update
+  the bookkeeping maps;
+* :func:`update_priorities` -- recompute the fill-front priorities P = C·D in a box around the
+  patch just filled (incremental update) and the per-row maxima used to select the next target.
 
 Array conventions (all C-contiguous)
 ------------------------------------
@@ -46,27 +48,35 @@ loop: the search is ~1000 short parallel regions per fill, and Numba's OpenMP la
 busy-waits between regions; on a loaded 2-core machine that made two threads 3-7x *slower*
 than one (measured), while pool threads sleep on a condition variable.
 
-CUDA search. A one-thread kernel lists the target's known pixels; then one thread per
-candidate corner computes its SSD in int64, a block-level min reduction of ``(ssd, index)``
-in shared memory follows, then a one-block final reduction over the block results.
+CUDA search (in :mod:`imgkit.kernels._criminisi_cuda`, with the other CUDA twins). A one-thread
+kernel lists the target's known pixels; then one thread per candidate corner computes its SSD
+in int64, a block-level min reduction of ``(ssd, index)`` in shared memory follows, then a
+one-block final reduction over the block results.
 
-The per-pixel priority and the per-pixel fill are written once as plain functions and
-compiled for both targets, so the twins cannot drift apart.
+The per-pixel priority and the per-pixel fill are written once as plain functions
+(:mod:`imgkit.kernels._criminisi_shared`) and compiled for both targets, so the twins cannot
+drift apart.
 """
 
 from __future__ import annotations
 
-import math
 import threading
-import warnings
-from contextlib import contextmanager
+from typing import Any
 
 import numba
 import numpy as np
-from numba import cuda
 from numba import uint64 as _u64
 
-from . import config
+from ._criminisi_cuda import fill_patch_cuda, masked_ssd_search_cuda, update_priorities_cuda
+from ._criminisi_shared import (
+    CONF_ONE,
+    INT64_MAX,
+    _fill_pixel_py,
+    _pixel_priority_py,
+    check_search,
+    clip_box,
+)
+from ._xp import check_device, get_xp
 
 __all__ = [
     "BLOCK",
@@ -74,123 +84,21 @@ __all__ = [
     "INT64_MAX",
     "LIMIT",
     "fill_patch",
-    "fill_patch_cuda",
     "masked_ssd_search",
-    "masked_ssd_search_cuda",
     "update_priorities",
-    "update_priorities_cuda",
     "valid_counts",
 ]
 
-INT64_MAX = int(np.iinfo(np.int64).max)
 #: Saturation of the int32 lane accumulators of the CPU search.
 LIMIT = 1 << 30
 _LIMIT32 = np.int32(LIMIT)
 _BIG64 = 1 << 62  # int64 lane start of an invalid corner (above any SSD)
 #: Candidates per vector block of the CPU search.
 BLOCK = 64
-#: Fixed-point one of the confidence (C = 1).
-CONF_ONE = 1 << 30
-_D_SCALE = float(1 << 30)
 
-# --------------------------------------------------------------------------------------------
-# Per-pixel code shared by both twins (compiled by numba.njit and by numba.cuda.jit)
-# --------------------------------------------------------------------------------------------
-
-
-def _pixel_priority_py(J, known, conf, y, x, r, alpha2, rule):
-    """Priority and confidence term of pixel (y, x); (-1, 0) when not on the front.
-
-    Array reads go through ``int()`` so that the arithmetic is int64 when compiled and exact
-    Python integers under the CUDA simulator.
-
-    Integer arithmetic throughout except D = |∇I⊥·n| / (|n| 2α), computed with three
-    correctly rounded float64 operations and truncated to fixed point (2**-30).
-    """
-    H = known.shape[0]
-    W = known.shape[1]
-    if known[y, x] != 0:
-        return -1, 0
-    front = False
-    for a in range(-1, 2):
-        for b in range(-1, 2):
-            yy = y + a
-            xx = x + b
-            if yy >= 0 and yy < H and xx >= 0 and xx < W and known[yy, xx] != 0:
-                front = True
-    if not front:
-        return -1, 0
-    total = 0
-    bm = -1
-    bgx = 0
-    bgy = 0
-    for dy in range(-r, r + 1):
-        yy = y + dy
-        for dx in range(-r, r + 1):
-            xx = x + dx
-            m2 = 0
-            gx = 0
-            gy = 0
-            if yy >= 0 and yy < H and xx >= 0 and xx < W:
-                total += int(conf[yy, xx])
-                if known[yy, xx] != 0:
-                    if xx >= 1 and xx + 1 < W and known[yy, xx - 1] != 0 and known[yy, xx + 1] != 0:
-                        gx = int(J[yy, xx + 1]) - int(J[yy, xx - 1])
-                    if yy >= 1 and yy + 1 < H and known[yy - 1, xx] != 0 and known[yy + 1, xx] != 0:
-                        gy = int(J[yy + 1, xx]) - int(J[yy - 1, xx])
-                    m2 = gx * gx + gy * gy
-            if m2 > bm:
-                bm = m2
-                bgx = gx
-                bgy = gy
-    p = 2 * r + 1
-    cterm = total // (p * p)
-    # Sobel gradient of the known indicator, edge-replicated beyond the border
-    ym = max(y - 1, 0)
-    yp = min(y + 1, H - 1)
-    xm = max(x - 1, 0)
-    xq = min(x + 1, W - 1)
-    k00 = int(known[ym, xm])
-    k01 = int(known[ym, x])
-    k02 = int(known[ym, xq])
-    k10 = int(known[y, xm])
-    k12 = int(known[y, xq])
-    k20 = int(known[yp, xm])
-    k21 = int(known[yp, x])
-    k22 = int(known[yp, xq])
-    sx = (k02 + 2 * k12 + k22) - (k00 + 2 * k10 + k20)
-    sy = (k20 + 2 * k21 + k22) - (k00 + 2 * k01 + k02)
-    n2 = sx * sx + sy * sy
-    d = 0
-    if n2 > 0:
-        num = abs(bgx * sy - bgy * sx)
-        q = float(num) / (math.sqrt(float(n2)) * alpha2)
-        d = int(q * _D_SCALE)
-    if rule == 0:
-        pri = cterm * d
-    else:
-        pri = 6 * cterm + 14 * CONF_ONE + 80 * d
-    return pri, cterm
-
-
-def _fill_pixel_py(image, features, J, conf, known, order, source, y, x, qy, qx, cval, step):
-    """Copy source pixel (qy, qx) into unknown pixel (y, x) of every map."""
-    for c in range(image.shape[2]):
-        image[y, x, c] = image[qy, qx, c]
-    for c in range(features.shape[0]):
-        features[c, y, x] = features[c, qy, qx]
-    J[y, x] = J[qy, qx]
-    conf[y, x] = cval
-    known[y, x] = 1
-    order[y, x] = step
-    source[y, x, 0] = qy
-    source[y, x, 1] = qx
-
-
+# CPU builds of the per-pixel code shared with the CUDA twins
 _pixel_priority = numba.njit(cache=True, inline="always")(_pixel_priority_py)
 _fill_pixel = numba.njit(cache=True, inline="always")(_fill_pixel_py)
-_pixel_priority_dev = cuda.jit(device=True)(_pixel_priority_py)
-_fill_pixel_dev = cuda.jit(device=True)(_fill_pixel_py)
 
 # --------------------------------------------------------------------------------------------
 # CPU search
@@ -294,26 +202,17 @@ def _lane_block64(f, acc, b, t, nb, bound):
     return live
 
 
-@numba.njit(cache=True)
-def _row_counts(valid):
-    hv, wv = valid.shape
-    out = np.zeros((hv, wv + 1), np.int32)
-    for y in range(hv):
-        c = 0
-        for x in range(wv):
-            c += valid[y, x] != 0
-            out[y, x + 1] = c
-    return out
-
-
-def valid_counts(valid: np.ndarray) -> np.ndarray:
+def valid_counts(valid: Any) -> Any:
     """Prefix counts of valid corners along each row, shape (hv, wv + 1), int32.
 
     Computed once per fill and passed to :func:`masked_ssd_search` (``counts=``), it lets the
-    search skip a block of corners with no valid corner, or initialise a fully valid one, in
-    O(1).
+    CPU search skip a block of corners with no valid corner, or initialise a fully valid one,
+    in O(1). Same array module as ``valid`` (the CUDA search does not need it).
     """
-    return _row_counts(np.ascontiguousarray(valid, np.uint8))
+    xp = get_xp(valid)
+    out = xp.zeros((valid.shape[0], valid.shape[1] + 1), np.int32)
+    out[:, 1:] = xp.cumsum(valid != 0, axis=1, dtype=np.int32)
+    return out
 
 
 @numba.njit(cache=True, nogil=True)
@@ -459,78 +358,12 @@ def _search_cpu(features, valid, counts, known, source, use_source, ty, tx, y0, 
     return bs, by, bx
 
 
-def _clip_box(valid_shape, box):
-    hv, wv = valid_shape
-    if box is None:
-        return 0, hv, 0, wv
-    y0, y1, x0, x1 = (int(b) for b in box)
-    return max(y0, 0), min(y1, hv), max(x0, 0), min(x1, wv)
-
-
-def _check_search(features, valid, known):
-    if features.ndim != 3 or features.dtype != np.int16:
-        raise ValueError(f"features must be a (C, H, W) int16 array; got {features.dtype} "
-                         f"{tuple(features.shape)}")
-    H, W = features.shape[1:]
-    if tuple(known.shape) != (H, W) or known.dtype != np.uint8:
-        raise ValueError(f"known must be an ({H}, {W}) uint8 array; got {known.dtype} "
-                         f"{tuple(known.shape)}")
-    hv, wv = valid.shape
-    if H - hv != W - wv or hv < 1 or wv < 1 or valid.dtype != np.uint8:
-        raise ValueError(f"valid must be an (H - p + 1, W - p + 1) uint8 array; got {valid.dtype} "
-                         f"{tuple(valid.shape)} for features {tuple(features.shape)}")
-    return H - hv + 1
-
-
-def masked_ssd_search(
-    features: np.ndarray,
-    valid: np.ndarray,
-    known: np.ndarray,
-    ty: int,
-    tx: int,
-    box: tuple[int, int, int, int] | None = None,
-    source: np.ndarray | None = None,
-    ntask: int | None = None,
-    counts: np.ndarray | None = None,
-) -> tuple[int, int, int]:
-    """Best source patch for the target patch at ``(ty, tx)`` (CPU, Numba, multi-threaded).
-
-    Parameters
-    ----------
-    features : ndarray, shape (C, H, W), int16
-        Quantised features, ``|value| < 2**14``.
-    valid : ndarray, shape (H - p + 1, W - p + 1), uint8
-        Nonzero at the top-left corners of admissible source patches (p is implied).
-    known : ndarray, shape (H, W), uint8
-        Nonzero at known pixels; the target is compared over its known in-image pixels.
-    ty, tx : int
-        Top-left corner of the target patch (may be negative or exceed ``H - p``).
-    box : (y0, y1, x0, x1), optional
-        Search only corners in ``[y0, y1) × [x0, x1)`` (clipped to ``valid``). Default: all.
-    source : ndarray, shape (H, W, 2), int32, optional
-        Source map of filled pixels (-1 elsewhere); used only to seed the pruning bound.
-    ntask : int, optional
-        Parallel tasks, each a ``nogil`` Numba call on a thread pool (default:
-        ``numba.get_num_threads()``; 1 runs in the calling thread).
-    counts : ndarray, optional
-        :func:`valid_counts` of ``valid``; computed here when not given (pass it when
-        searching many targets against the same ``valid``).
-
-    Returns
-    -------
-    ssd, y, x : int
-        Lexicographic minimum of ``(ssd, y, x)``; ``(INT64_MAX, -1, -1)`` if the box holds no
-        valid corner.
-    """
-    _check_search(features, valid, known)
-    y0, y1, x0, x1 = _clip_box(valid.shape, box)
-    if y1 <= y0 or x1 <= x0:
-        return INT64_MAX, -1, -1
+def _masked_ssd_search_cpu(features, valid, known, ty, tx, y0, y1, x0, x1, source, ntask, counts):
     use = source is not None
     src = source if use else np.zeros((1, 1, 2), np.int32)
     nt = numba.get_num_threads() if ntask is None else int(ntask)
     if counts is None:
-        counts = _row_counts(valid)
+        counts = valid_counts(valid)
     s, y, x = _search_cpu(features, valid, counts, known, src, use, int(ty), int(tx), y0, y1, x0,
                           x1, nt)
     if y < 0:
@@ -563,18 +396,6 @@ def _fill_cpu(image, features, J, conf, cterm, known, order, source, ty, tx, sy,
     return n
 
 
-def fill_patch(image, features, J, conf, cterm, known, order, source, ty, tx, sy, sx, p, step) -> int:
-    """Copy the exemplar at corner ``(sy, sx)`` into the unknown pixels of the target at
-    ``(ty, tx)`` (CPU).
-
-    Every map is updated in place: image and feature values, intensity ``J``; confidence
-    ``conf`` = the target centre's confidence term ``cterm[ty + r, tx + r]``; ``known`` = 1;
-    ``order`` = ``step``; ``source`` = the source pixel. Returns the number of pixels filled.
-    """
-    return int(_fill_cpu(image, features, J, conf, cterm, known, order, source, int(ty), int(tx),
-                         int(sy), int(sx), int(p), int(step)))
-
-
 @numba.njit(cache=True)
 def _priority_cpu(J, known, conf, pri, cterm, rowmax, y0, y1, x0, x1, r, alpha2, rule):
     W = known.shape[1]
@@ -590,246 +411,119 @@ def _priority_cpu(J, known, conf, pri, cterm, rowmax, y0, y1, x0, x1, r, alpha2,
         rowmax[y] = m
 
 
-def update_priorities(J, known, conf, pri, cterm, rowmax, box, p, alpha, rule) -> None:
-    """Recompute priorities and confidence terms in ``box = (y0, y1, x0, x1)`` (CPU).
+# --------------------------------------------------------------------------------------------
+# Public wrappers: one per kernel, same signature and same return on both devices
+# --------------------------------------------------------------------------------------------
+
+
+def masked_ssd_search(
+    features: Any,
+    valid: Any,
+    known: Any,
+    ty: int,
+    tx: int,
+    box: tuple[int, int, int, int] | None = None,
+    source: Any = None,
+    ntask: int | None = None,
+    counts: Any = None,
+    *,
+    bound: int | None = None,
+    device: str = "cpu",
+) -> tuple[int, int, int]:
+    """Best source patch for the target patch at ``(ty, tx)``.
+
+    Parameters
+    ----------
+    features : ndarray, shape (C, H, W), int16
+        Quantised features, ``|value| < 2**14``.
+    valid : ndarray, shape (H - p + 1, W - p + 1), uint8
+        Nonzero at the top-left corners of admissible source patches (p is implied).
+    known : ndarray, shape (H, W), uint8
+        Nonzero at known pixels; the target is compared over its known in-image pixels.
+    ty, tx : int
+        Top-left corner of the target patch (may be negative or exceed ``H - p``).
+    box : (y0, y1, x0, x1), optional
+        Search only corners in ``[y0, y1) × [x0, x1)`` (clipped to ``valid``). Default: all.
+    source : ndarray, shape (H, W, 2), int32, optional
+        Source map of filled pixels (-1 elsewhere). Speed only: the CPU search seeds its
+        pruning bound with the coherent continuations it gives.
+    ntask : int, optional
+        CPU parallel tasks, each a ``nogil`` Numba call on a thread pool (default:
+        ``numba.get_num_threads()``; 1 runs in the calling thread).
+    counts : ndarray, optional
+        :func:`valid_counts` of ``valid``. Speed only (CPU): computed here when not given;
+        pass it when searching many targets against the same ``valid``.
+    bound : int, optional
+        An SSD that some valid corner in the box attains. Speed only (CUDA): threads stop
+        summing once above it.
+    device : {"cpu", "cuda"}
+        ``"cpu"``: NumPy arrays, the pruned SIMD Numba kernel on a thread pool. ``"cuda"``:
+        the Numba-CUDA twin (one thread per candidate corner, block min reductions) on CuPy
+        arrays (NumPy arrays under ``NUMBA_ENABLE_CUDASIM=1``).
+
+    Returns
+    -------
+    ssd, y, x : int
+        Lexicographic minimum of ``(ssd, y, x)``; ``(INT64_MAX, -1, -1)`` if the box holds no
+        valid corner. The same on both devices, whatever the speed hints.
+    """
+    check_device(device, features, valid, known)
+    check_search(features, valid, known)
+    y0, y1, x0, x1 = clip_box(valid.shape, box)
+    if y1 <= y0 or x1 <= x0:
+        return INT64_MAX, -1, -1
+    if device == "cpu":
+        return _masked_ssd_search_cpu(features, valid, known, ty, tx, y0, y1, x0, x1, source, ntask,
+                                      counts)
+    return masked_ssd_search_cuda(features, valid, known, ty, tx, y0, y1, x0, x1, bound)
+
+
+def fill_patch(image: Any, features: Any, J: Any, conf: Any, cterm: Any, known: Any, order: Any,
+               source: Any, ty: int, tx: int, sy: int, sx: int, p: int, step: int, *,
+               device: str = "cpu") -> int:
+    """Copy the exemplar at corner ``(sy, sx)`` into the unknown pixels of the target at
+    ``(ty, tx)``.
+
+    Every map is updated in place: image and feature values, intensity ``J``; confidence
+    ``conf`` = the target centre's confidence term ``cterm[ty + r, tx + r]``; ``known`` = 1;
+    ``order`` = ``step``; ``source`` = the source pixel. ``device="cpu"`` runs the Numba
+    kernel on NumPy arrays, ``"cuda"`` the twin (one thread per patch pixel) on CuPy arrays.
+
+    Returns
+    -------
+    int
+        The number of pixels filled (the target's unknown in-image pixels).
+    """
+    check_device(device, image, known)
+    ty, tx, sy, sx, p, step = (int(v) for v in (ty, tx, sy, sx, p, step))
+    if device == "cpu":
+        return int(_fill_cpu(image, features, J, conf, cterm, known, order, source, ty, tx, sy,
+                             sx, p, step))
+    H, W = known.shape
+    y0, y1, x0, x1 = max(ty, 0), min(ty + p, H), max(tx, 0), min(tx + p, W)
+    n = (y1 - y0) * (x1 - x0) - int(known[y0:y1, x0:x1].sum())
+    fill_patch_cuda(image, features, J, conf, cterm, known, order, source, ty, tx, sy, sx, p, step)
+    return n
+
+
+def update_priorities(J: Any, known: Any, conf: Any, pri: Any, cterm: Any, rowmax: Any,
+                      box: tuple[int, int, int, int], p: int, alpha: float, rule: int, *,
+                      device: str = "cpu") -> None:
+    """Recompute priorities and confidence terms in ``box = (y0, y1, x0, x1)``.
 
     ``pri`` gets P = C·D (``rule`` 0) or Cheng et al.'s ``0.2 RC + 0.8 D`` with
     ``RC = 0.3 C + 0.7`` (``rule`` 1), both in fixed point (see ``_pixel_priority_py``), and -1
     off the front; ``rowmax`` is refreshed for the rows of the box. ``alpha`` is the intensity
     range of ``J`` (D = |∇I⊥·n| / α with central differences over two pixels).
+    ``device="cpu"`` runs the Numba kernel on NumPy arrays, ``"cuda"`` the twin (one thread
+    per pixel of the box, then one per row for the row maxima) on CuPy arrays.
     """
+    check_device(device, J, known)
     H, W = known.shape
     y0, y1 = max(int(box[0]), 0), min(int(box[1]), H)
     x0, x1 = max(int(box[2]), 0), min(int(box[3]), W)
-    _priority_cpu(J, known, conf, pri, cterm, rowmax, y0, y1, x0, x1, int(p) // 2,
-                  float(2 * alpha), int(rule))
-
-
-# --------------------------------------------------------------------------------------------
-# CUDA twins
-# --------------------------------------------------------------------------------------------
-
-_TPB = config.THREADS_PER_BLOCK
-_TPB2 = 1 << max(0, (_TPB - 1).bit_length())  # next power of two ≥ _TPB
-_TILE = config.TILE
-
-
-@cuda.jit(device=True, inline=True)
-def _less(s1, i1, s2, i2):
-    return s1 < s2 or (s1 == s2 and i1 < i2)
-
-
-@cuda.jit(device=True)
-def _block_min(sh_s, sh_i, tid):
-    step = _TPB2 // 2
-    while step > 0:
-        if tid < step and tid + step < _TPB:
-            if _less(sh_s[tid + step], sh_i[tid + step], sh_s[tid], sh_i[tid]):
-                sh_s[tid] = sh_s[tid + step]
-                sh_i[tid] = sh_i[tid + step]
-        cuda.syncthreads()
-        step //= 2
-
-
-@cuda.jit
-def _target_cuda(features, known, ty, tx, p, offs, vals, kbuf):
-    if cuda.threadIdx.x == 0 and cuda.blockIdx.x == 0:
-        C = features.shape[0]
-        H = features.shape[1]
-        W = features.shape[2]
-        K = 0
-        for dy in range(p):
-            y = ty + dy
-            if y < 0 or y >= H:
-                continue
-            for dx in range(p):
-                x = tx + dx
-                if x < 0 or x >= W or known[y, x] == 0:
-                    continue
-                offs[K, 0] = dy
-                offs[K, 1] = dx
-                for c in range(C):
-                    vals[K, c] = features[c, y, x]
-                K += 1
-        kbuf[0] = K
-
-
-@cuda.jit
-def _search_cuda(features, valid, offs, vals, kbuf, y0, x0, bw, n, bound, out_s, out_i):
-    sh_s = cuda.shared.array(_TPB, numba.int64)
-    sh_i = cuda.shared.array(_TPB, numba.int64)
-    tid = cuda.threadIdx.x
-    g = cuda.blockIdx.x * cuda.blockDim.x + tid
-    s = INT64_MAX
-    idx = INT64_MAX
-    if g < n:
-        y = y0 + g // bw
-        x = x0 + g % bw
-        if valid[y, x] != 0:
-            acc = 0
-            K = kbuf[0]
-            C = features.shape[0]
-            for k in range(K):
-                py = y + offs[k, 0]
-                px = x + offs[k, 1]
-                for c in range(C):
-                    d = numba.int64(features[c, py, px]) - numba.int64(vals[k, c])
-                    acc += d * d
-                if acc > bound:
-                    break
-            if acc <= bound:
-                s = acc
-                idx = g
-    sh_s[tid] = s
-    sh_i[tid] = idx
-    cuda.syncthreads()
-    _block_min(sh_s, sh_i, tid)
-    if tid == 0:
-        out_s[cuda.blockIdx.x] = sh_s[0]
-        out_i[cuda.blockIdx.x] = sh_i[0]
-
-
-@cuda.jit
-def _reduce_cuda(in_s, in_i, n, out_s, out_i):
-    sh_s = cuda.shared.array(_TPB, numba.int64)
-    sh_i = cuda.shared.array(_TPB, numba.int64)
-    tid = cuda.threadIdx.x
-    s = INT64_MAX
-    idx = INT64_MAX
-    j = tid
-    while j < n:
-        if _less(in_s[j], in_i[j], s, idx):
-            s = in_s[j]
-            idx = in_i[j]
-        j += _TPB
-    sh_s[tid] = s
-    sh_i[tid] = idx
-    cuda.syncthreads()
-    _block_min(sh_s, sh_i, tid)
-    if tid == 0:
-        out_s[0] = sh_s[0]
-        out_i[0] = sh_i[0]
-
-
-@contextmanager
-def _small_grids_ok():
-    """Numba-CUDA warns about launches of few blocks; these tiny launches are deliberate."""
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message=r"Grid size \d+ will likely result in GPU")
-        yield
-
-
-def _xp_of(a):
-    if type(a).__module__.split(".")[0] == "cupy":
-        import cupy
-
-        return cupy
-    return np
-
-
-def masked_ssd_search_cuda(
-    features,
-    valid,
-    known,
-    ty: int,
-    tx: int,
-    box: tuple[int, int, int, int] | None = None,
-    bound: int | None = None,
-) -> tuple[int, int, int]:
-    """Best source patch for the target patch at ``(ty, tx)`` (Numba-CUDA twin).
-
-    Same contract and result as :func:`masked_ssd_search`; arrays are CuPy arrays (NumPy arrays
-    under ``NUMBA_ENABLE_CUDASIM=1``). ``bound``, optional, is an SSD that some valid corner in
-    the box attains: threads stop summing once above it (speed only). Launches: one thread to
-    list the target's known pixels, ``ceil(n / THREADS_PER_BLOCK)`` blocks with one thread per
-    candidate corner of the box (row-major) and a block-level min reduction, then one block for
-    the final reduction.
-    """
-    p = _check_search(features, valid, known)
-    y0, y1, x0, x1 = _clip_box(valid.shape, box)
-    if y1 <= y0 or x1 <= x0:
-        return INT64_MAX, -1, -1
-    xp = _xp_of(features)
-    C = features.shape[0]
-    offs = xp.empty((p * p, 2), np.int32)
-    vals = xp.empty((p * p, C), np.int32)
-    kbuf = xp.zeros(1, np.int32)
-    bw = x1 - x0
-    n = (y1 - y0) * bw
-    nblocks = (n + _TPB - 1) // _TPB
-    blk_s = xp.empty(nblocks, np.int64)
-    blk_i = xp.empty(nblocks, np.int64)
-    res = xp.empty(2, np.int64)
-    b = INT64_MAX if bound is None else int(bound)
-    with _small_grids_ok():
-        _target_cuda[1, 1](features, known, int(ty), int(tx), p, offs, vals, kbuf)
-        _search_cuda[nblocks, _TPB](features, valid, offs, vals, kbuf, y0, x0, bw, n, b,
-                                    blk_s, blk_i)
-        _reduce_cuda[1, _TPB](blk_s, blk_i, nblocks, res[0:1], res[1:2])
-    s, i = (int(v) for v in (res.get() if xp is not np else res))
-    if i == INT64_MAX:
-        return INT64_MAX, -1, -1
-    return s, y0 + i // bw, x0 + i % bw
-
-
-@cuda.jit
-def _fill_cuda(image, features, J, conf, cterm, known, order, source, ty, tx, sy, sx, p, step):
-    dx, dy = cuda.grid(2)
-    H = known.shape[0]
-    W = known.shape[1]
-    if dy >= p or dx >= p:
-        return
-    y = ty + dy
-    x = tx + dx
-    if y < 0 or y >= H or x < 0 or x >= W or known[y, x] != 0:
-        return
-    r = p // 2
-    cval = cterm[ty + r, tx + r]  # centre is a hole pixel: its cterm is never overwritten here
-    _fill_pixel_dev(image, features, J, conf, known, order, source, y, x, sy + dy, sx + dx, cval, step)
-
-
-def fill_patch_cuda(image, features, J, conf, cterm, known, order, source, ty, tx, sy, sx, p,
-                    step) -> None:
-    """Numba-CUDA twin of :func:`fill_patch` (one thread per patch pixel; returns nothing)."""
-    nb = (int(p) + _TILE - 1) // _TILE
-    with _small_grids_ok():
-        _fill_cuda[(nb, nb), (_TILE, _TILE)](image, features, J, conf, cterm, known, order,
-                                             source, int(ty), int(tx), int(sy), int(sx), int(p),
-                                             int(step))
-
-
-@cuda.jit
-def _priority_cuda(J, known, conf, pri, cterm, y0, y1, x0, x1, r, alpha2, rule):
-    j, i = cuda.grid(2)  # x varies fastest across threads: coalesced rows
-    y = y0 + i
-    x = x0 + j
-    if y < y1 and x < x1:
-        pv, cv = _pixel_priority_dev(J, known, conf, y, x, r, alpha2, rule)
-        pri[y, x] = pv
-        cterm[y, x] = cv
-
-
-@cuda.jit
-def _rowmax_cuda(pri, rowmax, y0, y1):
-    y = y0 + cuda.grid(1)
-    if y < y1:
-        m = pri[y, 0]
-        for x in range(1, pri.shape[1]):
-            if pri[y, x] > m:
-                m = pri[y, x]
-        rowmax[y] = m
-
-
-def update_priorities_cuda(J, known, conf, pri, cterm, rowmax, box, p, alpha, rule) -> None:
-    """Numba-CUDA twin of :func:`update_priorities` (one thread per pixel of the box, then one
-    thread per row for the row maxima)."""
-    H, W = known.shape
-    y0, y1 = max(int(box[0]), 0), min(int(box[1]), H)
-    x0, x1 = max(int(box[2]), 0), min(int(box[3]), W)
-    if y1 <= y0 or x1 <= x0:
-        return
-    grid = ((x1 - x0 + _TILE - 1) // _TILE, (y1 - y0 + _TILE - 1) // _TILE)
-    with _small_grids_ok():
-        _priority_cuda[grid, (_TILE, _TILE)](J, known, conf, pri, cterm, y0, y1, x0, x1,
-                                             int(p) // 2, float(2 * alpha), int(rule))
-        _rowmax_cuda[(y1 - y0 + _TPB - 1) // _TPB, _TPB](pri, rowmax, y0, y1)
+    args = (J, known, conf, pri, cterm, rowmax, y0, y1, x0, x1, int(p) // 2, float(2 * alpha), int(rule))
+    if device == "cpu":
+        _priority_cpu(*args)
+    elif y1 > y0 and x1 > x0:
+            update_priorities_cuda(*args)

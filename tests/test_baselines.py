@@ -78,7 +78,11 @@ def test_single_channel_3d(case):
     img, m = case
     x = img[..., :1]
     out = imgkit.inpaint(x, m, method="ns")
-    assert out.shape == (96, 96, 1)
+    assert out.shape == (96, 96, 1) and out.dtype == np.float32
+    np.testing.assert_array_equal(out[~m], x[~m])
+    # one layout inside: the same fill as the 2-D image of that channel
+    np.testing.assert_array_equal(out[..., 0], imgkit.inpaint(x[..., 0], m, method="ns"))
+    assert hole_mae(out, x, m) < 0.5 * mean_fill_mae(x, m)
 
 
 def test_radius_option_changes_the_fill(case):

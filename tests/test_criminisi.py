@@ -231,16 +231,44 @@ def test_search_kernels_cpu_cuda_brute_force_agree(seed):
     feats, known, valid = _state(seed)
     H, W = feats.shape[1:]
     rng = np.random.default_rng(100 + seed)
+    # a source map as a fill would leave it (filled pixels copied from somewhere): speed only
+    source = np.full((H, W, 2), -1, np.int32)
+    hole = known == 0
+    source[hole] = rng.integers(0, min(H, W) - 2, size=(int(hole.sum()), 2))
     for _ in range(3):
         ty, tx = int(rng.integers(-2, H - 1)), int(rng.integers(-2, W - 1))
         for box in ((0, 99, 0, 99), (ty - 3, ty + 4, tx - 3, tx + 4), (20, 30, 0, 5)):
             want = _brute(feats, known, valid, ty, tx, box)
             assert kc.masked_ssd_search(feats, valid, known, ty, tx, box) == want
             assert kc.masked_ssd_search(feats, valid, known, ty, tx, box, ntask=3) == want
-            assert kc.masked_ssd_search_cuda(feats, valid, known, ty, tx, box) == want
+            assert kc.masked_ssd_search(feats, valid, known, ty, tx, box, device="cuda") == want
+            assert kc.masked_ssd_search(feats, valid, known, ty, tx, box, source=source,
+                                        counts=kc.valid_counts(valid), device="cpu") == want
             if want[1] >= 0:
-                assert kc.masked_ssd_search_cuda(feats, valid, known, ty, tx, box,
-                                                 bound=want[0]) == want
+                assert kc.masked_ssd_search(feats, valid, known, ty, tx, box, bound=want[0],
+                                            device="cuda") == want
+
+
+def test_kernel_wrappers_share_one_signature_and_check_device():
+    import inspect
+
+    for fn in (kc.masked_ssd_search, kc.fill_patch, kc.update_priorities):
+        param = inspect.signature(fn).parameters["device"]
+        assert param.kind is param.KEYWORD_ONLY and param.default == "cpu"
+    assert not [n for n in kc.__all__ if n.endswith("_cuda")]
+    feats, known, valid = _state(0)
+    with pytest.raises(ValueError, match="device must be 'cpu' or 'cuda'"):
+        kc.masked_ssd_search(feats, valid, known, 0, 0, device="gpu")
+    with pytest.raises(ValueError, match="features must be a \\(C, H, W\\) int16"):
+        kc.masked_ssd_search(feats.astype(np.int32), valid, known, 0, 0, device="cuda")
+
+
+def test_valid_counts_are_row_prefix_counts():
+    _, _, valid = _state(3)
+    counts = kc.valid_counts(valid)
+    assert counts.dtype == np.int32 and counts.shape == (valid.shape[0], valid.shape[1] + 1)
+    np.testing.assert_array_equal(counts[:, 0], 0)
+    np.testing.assert_array_equal(counts[:, 1:], np.cumsum(valid, axis=1))
 
 
 def test_search_kernel_large_ssd_takes_the_exact_int64_path():
@@ -261,11 +289,12 @@ def test_priority_and_fill_kernels_cpu_equal_cuda():
     known = (~mask).astype(np.uint8)
     conf = np.where(mask, 0, kc.CONF_ONE).astype(np.int32)
     maps = []
-    for upd in (kc.update_priorities, kc.update_priorities_cuda):
+    for dev in ("cpu", "cuda"):
         pri, cterm, rowmax = np.full((14, 14), -1, np.int64), np.zeros((14, 14), np.int32), \
             np.full(14, -1, np.int64)
         for rule in (1, 0):
-            upd(J, known, conf, pri, cterm, rowmax, (0, 14, 0, 14), 5, alpha, rule)
+            assert kc.update_priorities(J, known, conf, pri, cterm, rowmax, (0, 14, 0, 14), 5,
+                                        alpha, rule, device=dev) is None
         maps.append((pri, cterm, rowmax))
     for a, b in zip(*maps):
         np.testing.assert_array_equal(a, b)
@@ -274,16 +303,19 @@ def test_priority_and_fill_kernels_cpu_equal_cuda():
     np.testing.assert_array_equal(rowmax, pri.max(axis=1))
     y, x = np.unravel_index(int(np.argmax(pri)), pri.shape)
     outs = []
-    for fill in (kc.fill_patch, kc.fill_patch_cuda):
+    yy, xx = np.ogrid[:14, :14]
+    in_patch = (np.abs(yy - y) <= 2) & (np.abs(xx - x) <= 2)
+    for dev in ("cpu", "cuda"):
         arrs = [img.copy(), F.copy(), J.copy(), conf.copy(), cterm.copy(), known.copy(),
                 np.full((14, 14), -1, np.int32), np.full((14, 14, 2), -1, np.int32)]
-        fill(*arrs, y - 2, x - 2, 0, 0, 5, 7)  # the exemplar at (0, 0) is wholly known
+        # the exemplar at (0, 0) is wholly known; both devices return the pixels filled
+        n = kc.fill_patch(*arrs, y - 2, x - 2, 0, 0, 5, 7, device=dev)
+        assert n == int((mask & in_patch).sum()) > 0
         outs.append(arrs)
     for a, b in zip(*outs):
         np.testing.assert_array_equal(a, b)
     order = outs[0][6]
-    assert (order[mask & (np.abs(np.arange(14)[:, None] - y) <= 2)
-                  & (np.abs(np.arange(14)[None, :] - x) <= 2)] == 7).all()
+    assert (order[mask & in_patch] == 7).all() and (order[~(mask & in_patch)] == -1).all()
 
 
 # -- the CUDA path through the public API (simulator here, the real GPU with -m gpu) -----------

@@ -23,10 +23,19 @@ def test_png_round_trip_16bit_rgba(tmp_path):
 
 
 def test_grey_and_as_gray(tmp_path, astronaut64):
-    imgkit.save_image(tmp_path / "g.png", astronaut64[..., 0])
-    assert imgkit.load_image(tmp_path / "g.png").shape == (64, 64)
+    from skimage.color import rgb2gray
+
+    grey = astronaut64[..., 0]
+    imgkit.save_image(tmp_path / "g.png", grey)
+    back = imgkit.load_image(tmp_path / "g.png")
+    assert back.dtype == np.uint8 and back.shape == (64, 64)
+    np.testing.assert_array_equal(back, np.round(grey * 255).astype(np.uint8))
     imgkit.save_image(tmp_path / "c.png", astronaut64)
-    assert imgkit.load_image(tmp_path / "c.png", as_gray=True).shape == (64, 64)
+    g = imgkit.load_image(tmp_path / "c.png", as_gray=True)
+    assert g.dtype == np.uint8 and g.shape == (64, 64)
+    # the luminance of the stored 8-bit RGB (BT.709 weights, as scikit-image), rounded
+    want = rgb2gray(np.round(astronaut64 * 255).astype(np.uint8)) * 255
+    assert np.abs(g - want).max() <= 0.5 + 1e-6 and np.ptp(g) > 100
 
 
 def test_load_mask_any_channel(tmp_path):

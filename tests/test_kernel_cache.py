@@ -7,6 +7,11 @@ CPU and the bytecode, not on ``parallel=True``; every build here therefore has i
 name.
 """
 
+import os
+import subprocess
+import sys
+import textwrap
+
 import numba
 import numpy as np
 import pytest
@@ -82,3 +87,45 @@ def test_compile_notice_once_per_process(capsys, monkeypatch):
 
     assert _jit.compile_notice(add_two, 1) == 3
     assert capsys.readouterr().err == ""  # once per process
+
+
+def test_a_cached_serial_build_never_serves_the_threaded_one(tmp_path):
+    """The failure itself, end to end with a fresh cache directory: a process that compiled only
+    the sequential build leaves its cache file; a second process must then *compile* the
+    threaded build (a cache miss), not load the sequential code, and load only the sequential
+    build from the cache. (The PatchMatch and voting kernels no longer need sequential twins; the
+    helper stays for kernels that do.)"""
+    (tmp_path / "twin_kernel.py").write_text(textwrap.dedent("""
+        import sys
+
+        import numba
+        import numpy as np
+        from imgkit.kernels._jit import parallel_and_serial
+
+        def body(a):
+            s = 0.0
+            for i in numba.prange(a.shape[0]):
+                s += a[i]
+            return s
+
+        par, seq = parallel_and_serial(body)
+        a = np.arange(1000, dtype=np.float64)
+        for name in sys.argv[1:]:
+            fn = par if name == "par" else seq
+            assert fn(a) == a.sum()
+            hits, misses = fn.stats.cache_hits, fn.stats.cache_misses
+            print(name, sum(hits.values()), sum(misses.values()))
+    """))
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path / "cache"), "PYTHONPATH": str(tmp_path)}
+
+    def run(*names):
+        out = subprocess.run([sys.executable, "-c", "import sys, runpy; "
+                              "runpy.run_module('twin_kernel', run_name='__main__')", *names],
+                             env=env, cwd=tmp_path, capture_output=True, text=True, timeout=600)
+        assert out.returncode == 0, out.stderr
+        return {line.split()[0]: tuple(map(int, line.split()[1:])) for line in out.stdout.splitlines()}
+
+    assert run("seq") == {"seq": (0, 1)}  # (cache hits, cache misses): compiled and saved
+    assert run("par", "seq") == {"par": (0, 1), "seq": (1, 0)}
+    index = sorted(p.name for p in (tmp_path / "cache").rglob("*.nbi"))
+    assert len(index) == 2 and sum("body__serial" in n for n in index) == 1, index

@@ -4,8 +4,7 @@ Quality is judged on real photos and textures from skimage with box and blob hol
 ground truth under the hole:
 
 * perceptual: hole LPIPS (VGG) below ``telea`` and ``biharmonic`` on textured cases, measured on
-  the hole's bounding box grown by 8 px (as the benchmark suite's ``lpips_hole``). These tests
-  need ``imgkit.metrics.lpips`` and are skipped where it does not exist yet.
+  the hole's bounding box grown by 8 px (as the benchmark suite's ``lpips_hole``).
 * a stand-in that needs no network and always runs: the distribution of gradient magnitudes
   inside the hole (texture statistics) must be closer to the truth's than the diffusion fills'
   (1-D Wasserstein distance), the texture energy must be kept (mean gradient magnitude within
@@ -134,9 +133,7 @@ def test_known_pixels_untouched_and_texture_kept(fills, name, kind):
 
 
 def test_hole_lpips_below_diffusion_baselines(fills):
-    lpips = getattr(imgkit.metrics, "lpips", None)
-    if lpips is None:
-        pytest.skip("imgkit.metrics.lpips is not in this build yet (deep metrics branch)")
+    lpips = imgkit.metrics.lpips
     for (name, kind), (img, mask, outs) in fills.items():
         box = metrics.hole_box(mask)
         score = {m: lpips(np.ascontiguousarray(o[box]), np.ascontiguousarray(img[box]), net="vgg")

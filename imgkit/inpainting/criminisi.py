@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from .._color import rgb_to_lab
-from .._image import to_numpy
+from .._xp import to_numpy
 from ..context import Info, RunContext
 from ..errors import InvalidImageError, NoSourceError
 from ..registry import Option, register
@@ -103,6 +103,12 @@ def features(image: np.ndarray, color_space: str) -> tuple[np.ndarray, int, int]
         chans = tuple(range(image.shape[2]))
         alpha = 255 * QUANT * len(chans)
     return np.rint(feat * np.float32(QUANT)).astype(np.int32), chans, alpha
+
+
+def _first_max(xp, a) -> int:
+    """Index of the first maximum of a 1-D array (spelled out rather than relying on CuPy's
+    argmax tie rule)."""
+    return int(xp.flatnonzero(a == a.max())[0])
 
 
 def _valid_sources(xp, hole, p):
@@ -222,8 +228,9 @@ def criminisi(image, mask, *, ctx: RunContext, patch_size=9, search="full", prio
     >>> bool((info.fill_order[hole] >= 0).all()), bool((out[~hole] == img[~hole]).all())
     (True, True)
     """
-    xp = ctx.xp
-    on_gpu = ctx.device == "cuda"
+    from ..kernels import criminisi as kc
+
+    xp, dev = ctx.xp, ctx.device
     H, W = image.shape[:2]
     p = int(patch_size)
     r = p // 2
@@ -232,23 +239,10 @@ def criminisi(image, mask, *, ctx: RunContext, patch_size=9, search="full", prio
             f"image of size (H, W) = {(H, W)!r} is smaller than the patch (patch_size={p!r}): "
             f"Criminisi copies whole {p}×{p} patches; use a smaller patch_size or a larger image"
         )
-    if on_gpu:
-        from ..kernels.criminisi import fill_patch_cuda as fill
-        from ..kernels.criminisi import masked_ssd_search_cuda as search_fn
-        from ..kernels.criminisi import update_priorities_cuda as update
-    else:
-        from ..kernels.criminisi import fill_patch as fill
-        from ..kernels.criminisi import masked_ssd_search, valid_counts
-        from ..kernels.criminisi import update_priorities as update
     rule = 0 if priority == "product" else 1
     with ctx.timer("setup"):
         valid = _valid_sources(xp, mask, p)
-        if not on_gpu:
-            counts = valid_counts(valid)
-
-            def search_fn(F, valid, known, ty, tx, box, source):
-                return masked_ssd_search(F, valid, known, ty, tx, box, source, counts=counts)
-
+        counts = kc.valid_counts(valid)
         if not bool(valid.any()):
             raise NoSourceError(
                 f"no source patch: every {p}×{p} patch of the {H}×{W} image overlaps the hole "
@@ -266,7 +260,8 @@ def criminisi(image, mask, *, ctx: RunContext, patch_size=9, search="full", prio
         rowmax = xp.full(H, -1, np.int64)
         order = xp.full((H, W), -1, np.int32)
         source = xp.full((H, W, 2), -1, np.int32)
-        update(J, known, conf, pri, cterm, rowmax, (0, H, 0, W), p, alpha, rule)
+        kc.update_priorities(J, known, conf, pri, cterm, rowmax, (0, H, 0, W), p, alpha, rule,
+                             device=dev)
     n_hole = int(mask.sum())
     remaining = n_hole
     centres, sources, pris, dists = [], [], [], []
@@ -277,40 +272,27 @@ def criminisi(image, mask, *, ctx: RunContext, patch_size=9, search="full", prio
     with ctx.steps(n_hole, "criminisi", "px") as bar:
         while remaining > 0:
             with ctx.timer("select"):  # highest priority, first in row-major order
-                if on_gpu:  # spelled out rather than relying on CuPy's argmax tie rule
-                    y = int(xp.flatnonzero(rowmax == rowmax.max())[0])
-                    row = pri[y]
-                    x = int(xp.flatnonzero(row == row.max())[0])
-                else:
-                    y = int(np.argmax(rowmax))
-                    x = int(np.argmax(pri[y]))
+                y = _first_max(xp, rowmax)
+                x = _first_max(xp, pri[y])
                 pval = int(pri[y, x])
             ty, tx = y - r, x - r  # target patch corner (may lie outside the image)
             box = None
             if search != "full":
                 box = (ty - search, ty + search + 1, tx - search, tx + search + 1)
             with ctx.timer("search"):
-                if on_gpu:
-                    ssd, sy, sx = search_fn(F, valid, known, ty, tx, box)
-                    if sy < 0:
-                        fallbacks += 1
-                        ssd, sy, sx = search_fn(F, valid, known, ty, tx, None)
-                else:
-                    ssd, sy, sx = search_fn(F, valid, known, ty, tx, box, source)
-                    if sy < 0:
-                        fallbacks += 1
-                        ssd, sy, sx = search_fn(F, valid, known, ty, tx, None, source)
+                ssd, sy, sx = kc.masked_ssd_search(F, valid, known, ty, tx, box, source,
+                                                   counts=counts, device=dev)
+                if sy < 0:
+                    fallbacks += 1
+                    ssd, sy, sx = kc.masked_ssd_search(F, valid, known, ty, tx, None, source,
+                                                       counts=counts, device=dev)
             with ctx.timer("fill"):
-                if on_gpu:
-                    y0, y1, x0, x1 = max(ty, 0), min(ty + p, H), max(tx, 0), min(tx + p, W)
-                    n_filled = (y1 - y0) * (x1 - x0) - int(known[y0:y1, x0:x1].sum())
-                    fill(img, F, J, conf, cterm, known, order, source, ty, tx, sy, sx, p, step)
-                else:
-                    n_filled = fill(img, F, J, conf, cterm, known, order, source, ty, tx, sy, sx,
-                                    p, step)
+                n_filled = kc.fill_patch(img, F, J, conf, cterm, known, order, source, ty, tx, sy,
+                                         sx, p, step, device=dev)
             with ctx.timer("priority"):
-                update(J, known, conf, pri, cterm, rowmax,
-                       (y - 2 * r - 1, y + 2 * r + 2, x - 2 * r - 1, x + 2 * r + 2), p, alpha, rule)
+                kc.update_priorities(J, known, conf, pri, cterm, rowmax,
+                                     (y - 2 * r - 1, y + 2 * r + 2, x - 2 * r - 1, x + 2 * r + 2),
+                                     p, alpha, rule, device=dev)
             centres.append((y, x))
             sources.append((sy + r, sx + r))
             pris.append(pval * pscale)

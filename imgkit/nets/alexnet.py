@@ -11,8 +11,8 @@ import os
 
 from torch import nn
 
-from .encoder import MultiLayerEncoder, conv_from
 from .layers import ALEXNET_LAYERS
+from .multilayer import MultiLayerEncoder, conv_from
 from .weights import load_weights
 
 __all__ = ["ALEXNET_LAYERS", "alexnet_encoder"]

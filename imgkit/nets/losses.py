@@ -2,7 +2,8 @@
 method and by :mod:`imgkit.metrics`.
 
 Structure after pystiche: a comparison loss computes its *target representation* once, under
-``no_grad``, and keeps it as a non-persistent buffer; the criterion runs the encoder once per
+``no_grad``, and keeps it as a non-persistent buffer (``.to(device)`` moves it with the module;
+``state_dict()`` leaves it out); the criterion runs the encoder once per
 evaluation for the union of the layers its losses read, so the content and style losses share
 one forward pass.
 
@@ -86,7 +87,18 @@ class GramLoss(nn.Module):
                 f"{len(layer_weights)} layer weights for {len(self.layers)} style layers; give one per layer"
             )
         self.layer_weights = tuple(float(w) for w in layer_weights)
-        self.targets: dict[str, torch.Tensor] = {}
+        for layer in self.layers:  # non-persistent buffers: .to() moves them, state_dict skips them
+            self.register_buffer(self._buffer(layer), None, persistent=False)
+
+    @staticmethod
+    def _buffer(layer: str) -> str:
+        return f"target_{layer}"
+
+    @property
+    def targets(self) -> dict[str, torch.Tensor]:
+        """The target Gram matrix of each layer (empty before :meth:`set_target`)."""
+        found = {layer: getattr(self, self._buffer(layer)) for layer in self.layers}
+        return {layer: t for layer, t in found.items() if t is not None}
 
     @torch.no_grad()
     def set_target(
@@ -101,14 +113,15 @@ class GramLoss(nn.Module):
             weights = [1.0 / len(encodings)] * len(encodings)
         for layer in self.layers:
             a = sum(float(b) * gram_matrix(enc[layer]) for b, enc in zip(weights, encodings))
-            self.targets[layer] = a.detach()
+            setattr(self, self._buffer(layer), a.detach())
 
     def forward(self, encodings: dict[str, torch.Tensor]) -> torch.Tensor:
-        if not self.targets:
+        targets = self.targets
+        if len(targets) != len(self.layers):
             raise RuntimeError("GramLoss.set_target() must be called before the loss is evaluated")
         total = 0.0
         for layer, w in zip(self.layers, self.layer_weights):
-            total = total + w * style_layer_loss(gram_matrix(encodings[layer]), self.targets[layer])
+            total = total + w * style_layer_loss(gram_matrix(encodings[layer]), targets[layer])
         return total
 
 
@@ -118,7 +131,8 @@ class ContentLoss(nn.Module):
     def __init__(self, layer: str = CONTENT_LAYER):
         super().__init__()
         self.layer = layer
-        self.target: torch.Tensor | None = None
+        self.target: torch.Tensor | None
+        self.register_buffer("target", None, persistent=False)  # .to() moves it, state_dict skips it
 
     @torch.no_grad()
     def set_target(self, encoding: dict[str, torch.Tensor]) -> None:

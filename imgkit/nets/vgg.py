@@ -11,8 +11,8 @@ import os
 
 from torch import nn
 
-from .encoder import MultiLayerEncoder, conv_from
 from .layers import VGG16_LAYERS
+from .multilayer import MultiLayerEncoder, conv_from
 from .weights import load_weights
 
 __all__ = ["VGG16_LAYERS", "vgg16_encoder"]
