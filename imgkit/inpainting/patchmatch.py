@@ -64,12 +64,12 @@ pictures of the worst cases): the lenient pyramid, ``vote_alpha = 1`` and the ca
 confidence (``alpha = 2.5``, ``confidence_reach = 3``) each removed a failure seen in the
 pictures (seams between scribbles; pasted structures; a thin-stroke regression of ``alpha = 1``);
 the mean vote did as well as mean shift at less cost (it keeps less energy of fine stochastic
-textures, where mean shift may still be the better choice); 5 EM steps at the finest level instead of 3 help thin holes
-most (their hole vanishes from the coarse levels, so the finest levels do all the work: LPIPS
-0.063 → 0.047 on a scribbled portrait), while 1 PatchMatch iteration per E-step instead of 2
-lost that gain; CIE L*a*b* beats RGB; the texture features help textures; 7×7 patches give the
-best quality per second. Where all confidences are 1 the search uses the
-engine's unweighted kernel (same distances, faster).
+textures, where mean shift may still be the better choice); 5 EM steps at the finest level
+instead of 3 help thin holes most (their hole vanishes from the coarse levels, so the finest
+levels do all the work: LPIPS 0.063 → 0.047 on a scribbled portrait), while 1 PatchMatch
+iteration per E-step instead of 2 lost that gain; CIE L*a*b* beats RGB; the texture features
+help textures; 7×7 patches give the best quality per second. Where all confidences are 1 the
+search uses the engine's unweighted kernel (same distances, faster).
 
 Randomness comes from the engine's counter-based stream, seeded per level and EM step from
 ``seed``: the same seed gives the same bytes on a device. On ``device="cuda"`` the search and
