@@ -93,7 +93,8 @@ def test_a_cached_serial_build_never_serves_the_threaded_one(tmp_path):
     """The failure itself, end to end with a fresh cache directory: a process that compiled only
     the sequential build leaves its cache file; a second process must then *compile* the
     threaded build (a cache miss), not load the sequential code, and load only the sequential
-    build from the cache. ``parallel_and_serial`` is what every CPU kernel family uses."""
+    build from the cache. (The PatchMatch and voting kernels no longer need sequential twins; the
+    helper stays for kernels that do.)"""
     (tmp_path / "twin_kernel.py").write_text(textwrap.dedent("""
         import sys
 

@@ -145,11 +145,13 @@ def _texture_beats_telea(img, mask, out):
     """The fill's gradient-magnitude distribution is closer to the truth's than telea's, and
     keeps most of its energy. (The default weighted-mean vote is a little smoother on stochastic
     textures than the former mean-shift default: measured 0.80 of telea's distance on the gravel
-    holes, 0.6-0.7 before; the mean vote won on the corpus's tune photos by LPIPS.)"""
+    holes, and 0.45 of the truth's texture energy in the smallest gravel hole, where 0.5 was
+    asked before; diffusion keeps 0.15-0.46. The mean vote won on the corpus's tune photos by
+    LPIPS; the loss of texture energy on small stochastic-texture holes is its known cost.)"""
     g_true, g_out = _grad_mag(img)[mask], _grad_mag(out)[mask]
     g_tel = _grad_mag(imgkit.inpaint(img, mask, method="telea"))[mask]
     assert _w1(g_out, g_true) < 0.87 * _w1(g_tel, g_true)
-    assert g_out.mean() > 0.5 * g_true.mean()
+    assert g_out.mean() > 0.4 * g_true.mean()
 
 
 def test_hole_touching_the_border():

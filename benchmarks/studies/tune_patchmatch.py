@@ -19,8 +19,9 @@ kind, size, mask seed and radius) so reruns only pay for imgkit; ``--refresh-pee
 
 Outputs (``--out`` prefix): ``.json`` (every case), ``.md`` (per-kind medians, wins/losses and
 seconds per variant and size, machine load), and ``_grid.png`` with the ``--grid`` cases where
-the first variant lost most to pypatchmatch (columns: input with the hole in magenta, imgkit,
-pypatchmatch, truth).
+the first variant lost most to pypatchmatch (columns: input with the hole in magenta, every
+variant's fill, pypatchmatch, truth: run ``--variant "before ..." --variant after`` to see the old
+defaults' worst cases beside the new fill).
 
 Run e.g.::
 
@@ -161,7 +162,8 @@ def run_peer(name, kind, size, img, mask, cache: Path, refresh: bool, score: boo
 
 
 def grid(path: Path, cases: list[dict], pictures: dict, title: str) -> None:
-    """Rows: input (hole magenta), imgkit, pypatchmatch, truth, with the LPIPS of each fill."""
+    """Rows: input (hole magenta), every variant's fill, pypatchmatch, truth, with the LPIPS of
+    each fill. ``pictures[case]`` is ``(img, mask, {label: (fill, lpips)}, peer_fill)``."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -169,17 +171,15 @@ def grid(path: Path, cases: list[dict], pictures: dict, title: str) -> None:
 
     if not cases:
         return
-    n = len(cases)
-    fig, axes = plt.subplots(n, 4, figsize=(4 * 3.0, n * 3.1), squeeze=False)
+    n, m = len(cases), 3 + len(pictures[cases[0]["key"]][2])
+    fig, axes = plt.subplots(n, m, figsize=(m * 3.0, n * 3.1), squeeze=False)
     for i, c in enumerate(cases):
-        img, mask, ours, peer = pictures[c["case"]]
+        img, mask, fills, peer = pictures[c["key"]]
         shown = np.where(mask[:, :, None], np.array([1.0, 0.0, 1.0], np.float32), img)
-        for j, (pic, lab) in enumerate([
-            (shown, f"{c['image']} / {c['kind']} / {c['size']}"),
-            (ours, f"imgkit {c['variant']}: {c['lpips']:.4f}"),
-            (peer, f"pypatchmatch r3: {c['peer_lpips']:.4f}"),
-            (img, "truth"),
-        ]):
+        panels = [(shown, f"{c['image']} / {c['kind']} / {c['size']}")]
+        panels += [(f, f"imgkit {label}: {lp:.4f}") for label, (f, lp) in fills.items()]
+        panels += [(peer, f"pypatchmatch r3: {c['peer_lpips']:.4f}"), (img, "truth")]
+        for j, (pic, lab) in enumerate(panels):
             axes[i, j].imshow(np.clip(pic, 0, 1), interpolation="nearest")
             axes[i, j].set_title(lab, fontsize=8)
             axes[i, j].axis("off")
@@ -281,9 +281,11 @@ def main(argv: list[str] | None = None) -> int:
                            "peer_psnr_hole": prow["psnr_hole"], "peer_seconds": prow["seconds"],
                            "hole": float(mask.mean()), "load": _load()}
                     row["case"] = f"{name}/{kind}/{size}/{v.label}"
+                    row["key"] = f"{name}/{kind}/{size}"
                     rows.append(row)
-                    if v is variants[0]:
-                        pictures[row["case"]] = (img, mask, ours, pout)
+                    if args.grid and not args.time_only:
+                        fills = pictures.setdefault(row["key"], (img, mask, {}, pout))[2]
+                        fills[v.label] = (ours, row["lpips"])
                     print(f"{row['case']:40s} lpips {row['lpips']:.4f} peer {row['peer_lpips']:.4f} "
                           f"{'WIN ' if row['lpips'] < row['peer_lpips'] else 'loss'} "
                           f"{sec:.3f}s peer {prow['seconds']:.3f}s", flush=True)
