@@ -14,9 +14,12 @@ later ideas adapt it to holes of any shape and images of any size:
   bottleneck features, a global receptive field for large holes at the cost of one FFT.
 
 It is fully convolutional: any ``H × W`` works; inputs are padded (reflect) to a multiple of
-:data:`STRIDE` and the output cropped back. Input: the image with its hole zeroed after
-centring (``(x − 0.5)·(1 − m)``) and the mask ``m`` (1 = hole), 4 channels. Output: an RGB
-image in [0, 1] (a sigmoid), meant to be composited: ``m·out + (1 − m)·x``.
+:data:`STRIDE` and the output cropped back. The hole is first filled smoothly by
+:func:`push_pull` (a mask-weighted pyramid with Jacobi relaxation: a membrane fill in linear
+time); the network reads that prefilled image, centred, and the mask ``m`` (1 = hole), 4
+channels, and returns the prefill plus a learned correction (its last layer starts at zero).
+``prefill=False`` is the plain context encoder: zeroed hole, sigmoid image out. The output is
+meant to be clipped to [0, 1] and composited: ``m·out + (1 − m)·x``.
 
 Architecture (``width=32``; ``c = width``), ≈ 0.6 M parameters, ≈ 3 GMAC at 512 × 512::
 
