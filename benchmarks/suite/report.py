@@ -330,6 +330,15 @@ def reference_ratios(td: TaskData, reference: str = "gatys_reference",
 
 def _methods_section(td: TaskData) -> list[str]:
     cands = {c["name"]: c for c in td.meta.get("candidates", {}).get(td.task, [])}
+    if any(r["method"] not in cands for r in td.all_rows):  # e.g. an interrupted or merged run
+        try:
+            from .candidates import build_candidates
+
+            quick = td.meta.get("settings", {}).get("mode") == "quick"
+            for c in build_candidates(td.task, quick=quick):
+                cands.setdefault(c.name, {"name": c.name, "summary": c.summary})
+        except Exception:  # the report stays readable without imgkit's registry
+            pass
     by_label: dict[str, list[dict[str, str]]] = defaultdict(list)
     for r in td.all_rows:
         by_label[_label(r, td.multi)].append(r)
