@@ -39,7 +39,8 @@ def painting():
 def _run(painting, photos, out, **kw):
     from imgkit.style import learn_style
 
-    args = dict(steps=6, size=SIZE, batch_size=1, learning_rate=0.1, checkpoint_every=2, device="cpu", seed=3)
+    args = dict(steps=6, size=SIZE, batch_size=1, learning_rate=0.1, style_weight=50.0, checkpoint_every=2,
+                device="cpu", seed=3)
     args.update(kw)
     return learn_style(painting, photos, out, **args)
 

@@ -127,7 +127,7 @@ def learn_style(
     batch_size: int = 2,
     learning_rate: float = 0.03,
     content_weight: float = 1.0,
-    style_weight: float = 50.0,
+    style_weight: float = 5.0,
     tv_weight: float = 0.0,
     init_style: int | None = None,
     checkpoint: str | os.PathLike[str] | None = None,
@@ -372,7 +372,7 @@ def cli_main(argv: list[str]) -> int:
     ap.add_argument("--batch-size", type=int, default=2)
     ap.add_argument("--learning-rate", type=float, default=0.03)
     ap.add_argument("--content-weight", type=float, default=1.0)
-    ap.add_argument("--style-weight", type=float, default=50.0)
+    ap.add_argument("--style-weight", type=float, default=5.0)
     ap.add_argument("--tv-weight", type=float, default=0.0)
     ap.add_argument("--init-style", type=int, default=None, help="start from style N (default: mean)")
     ap.add_argument("--checkpoint", type=Path, default=None, help="default: OUTPUT.ckpt.npz")
