@@ -38,14 +38,15 @@ def test_same_bytes_as_recorded(task, name, tmp_path):
     want = STORED["digests"][key]
     out = md.run_case(name, task, tmp_path)
     assert out.dtype == np.float32 and np.isfinite(out).all()
-    if SAME_PLATFORM:
+    if SAME_PLATFORM and name not in md.PROCESS_STATE_DEPENDENT:
         assert md.digest(out) == want["sha256"], (
             f"{key}: output bytes changed for the same seed (mean {out.mean():.6f}, recorded "
             f"{want['mean']}); if intended, run python -m tests.method_digests and commit the file"
         )
     else:
-        # another CPU or other library versions: floating-point bytes may differ; the same call
-        # twice must still give the same bytes, and the result stay near the recorded one
+        # another CPU or other library versions (or a method whose last bits depend on the
+        # process's torch state, md.PROCESS_STATE_DEPENDENT): floating-point bytes may differ; the
+        # same call twice must still give the same bytes, and the result stay near the recorded one
         again = md.run_case(name, task, tmp_path)
         assert md.digest(out) == md.digest(again), f"{key}: two runs with the same seed differ"
         assert abs(float(out.mean()) - want["mean"]) < 0.02, (key, float(out.mean()), want["mean"])
