@@ -242,7 +242,7 @@ def test_patchmatch_network_init(tiny_model, astronaut64, monkeypatch):
                                min_size=16, return_info=True)
     np.testing.assert_array_equal(out[~mask], astronaut64[~mask])
     assert "network" in info.init
-    base, binfo = imgkit.inpaint(astronaut64, mask, method="patchmatch", seed=0, min_size=16,
+    _, binfo = imgkit.inpaint(astronaut64, mask, method="patchmatch", seed=0, min_size=16,
                                  return_info=True)
     # the coarsest level starts from the network's fill, not the diffusion fill (the EM that
     # follows may still converge to the same fill: the tiny model's output is its smooth prefill)
