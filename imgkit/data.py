@@ -74,18 +74,22 @@ def photo(name: str, size: int | tuple[int, int] | None = 128, *, rgb: bool = Tr
     if img.ndim == 3:
         img = img[:, :, :3]
     if size is not None:
-        if isinstance(size, int):
-            h, w = img.shape[:2]
-            s = min(h, w)
-            top, left = (h - s) // 2, (w - s) // 2
-            img = img[top : top + s, left : left + s]
-            shape = (size, size)
-        else:
-            shape = tuple(size)
+        img, shape = _crop_for(img, size)
         img = resize(img, shape, anti_aliasing=True, preserve_range=True).astype(np.float32)
     if rgb and img.ndim == 2:
         img = np.repeat(img[:, :, None], 3, axis=2)
     return np.ascontiguousarray(np.clip(img, 0.0, 1.0))
+
+
+def _crop_for(img: np.ndarray, size) -> tuple[np.ndarray, tuple[int, int]]:
+    """The square centre crop of ``img`` and the output shape for an int ``size``; the image
+    unchanged and ``size`` itself for an ``(H, W)`` size."""
+    if not isinstance(size, int):
+        return img, tuple(size)
+    h, w = img.shape[:2]
+    s = min(h, w)
+    top, left = (h - s) // 2, (w - s) // 2
+    return img[top : top + s, left : left + s], (size, size)
 
 
 def _stroke_mask(shape, rng, n, width_range, length_range, max_turns=6):
@@ -408,14 +412,7 @@ def _corpus_resized(name: str, size) -> np.ndarray:
     img = img.astype(np.float32) / (255.0 if img.dtype == np.uint8 else 65535.0 if img.dtype == np.uint16
                                     else 1.0)
     if size is not None:
-        if isinstance(size, int):
-            h, w = img.shape[:2]
-            s = min(h, w)
-            top, left = (h - s) // 2, (w - s) // 2
-            img = img[top : top + s, left : left + s]
-            shape = (size, size)
-        else:
-            shape = tuple(size)
+        img, shape = _crop_for(img, size)
         if img.shape[0] >= shape[0] and img.shape[1] >= shape[1]:
             img = cv2.resize(img, (shape[1], shape[0]), interpolation=cv2.INTER_AREA)
         else:
