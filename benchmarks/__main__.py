@@ -123,7 +123,7 @@ def _list(tasks: list[str], cfg: Any) -> None:
         src = "--images" if images else f"split {cfg.split}"
         print(f"{t}: {len(cases)} cases ({src}): photos {names(c.image for c in cases)}; "
               f"{VARIANT[t]} {names(c.variant for c in cases)}; sizes {names(c.size for c in cases)}"
-              + (f"; A = {names(c.a_image for c in cases)}" if t == "analogy" else ""))
+              + (f"; A = {names(c.pair()[0] for c in cases)}" if t == "analogy" else ""))
         for c in cands:
             ov = ", ".join(f"{k}={v[0]!r} (default {v[1]!r})" for k, v in c.overrides.items())
             state = f"skipped: {c.unavailable}" if c.unavailable else "ok"

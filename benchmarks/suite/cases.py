@@ -112,12 +112,6 @@ def _round_robin(entries: Sequence[Any]) -> list[str]:
     return out
 
 
-def analogy_a(split: str) -> str:
-    """A of the analogy cases of ``split``: its first ``people`` photo (tune: astronaut;
-    heldout: grace_hopper; all: astronaut)."""
-    return _first_per_category(_split_entries(split), ("people",))[0]
-
-
 def split_images(task: str, split: str, *, quick: bool) -> dict[str, tuple[str, ...]]:
     """The corpus photos of ``task`` for ``split`` (missing ones included: the runner reports them
     as skipped rows).
@@ -340,10 +334,14 @@ class Case:
     seed: int = field(default=0)
     a_image: str = ANALOGY_A
 
+    def pair(self) -> tuple[str, str]:
+        """Analogies: the ``(A, B)`` photo names (an ``"<A>+<B>"`` image, else A = ``a_image``)."""
+        return split_pair(self.image) if PAIR_SEP in self.image else (self.a_image, self.image)
+
     def missing(self) -> str | None:
         """Why this case's photos cannot be loaded here, or ``None``."""
         if self.task == "analogy":
-            names = list(split_pair(self.image)) if PAIR_SEP in self.image else [self.a_image, self.image]
+            names = list(self.pair())
         else:
             names = [self.image] + ([self.variant] if self.task == "style" else [])
         for n in names:
@@ -368,7 +366,7 @@ class Case:
         if self.task == "style":
             return {"content": _photo(self.image, self.size), "style": _photo(self.variant, self.size)}
         if self.task == "analogy":
-            a, b = split_pair(self.image) if PAIR_SEP in self.image else (self.a_image, self.image)
+            a, b = self.pair()
             return {
                 "a": _photo(a, self.size),
                 "a_prime": _filtered(self.variant, a, self.size),
@@ -425,16 +423,15 @@ def build_cases(
     """The cases of ``task``: photos from ``split`` (:func:`split_images`) unless ``images`` are
     given, variants and sizes from :data:`DEFAULTS` (style images from the split) unless given.
 
-    With ``images`` given, analogies learn from :data:`ANALOGY_A`; otherwise from the split's
-    :func:`analogy_a`.
+    Analogy images are ``"<A>+<B>"`` pairs (the split's :func:`analogy_pairs`); a given image
+    naming B alone learns from :data:`ANALOGY_A`.
     """
     d = DEFAULTS[task]["quick" if quick else "full"]
     picked = split_images(task, split, quick=quick)
-    given = bool(images)
     images = tuple(images) if images else picked["images"]
     variants = tuple(variants) if variants else picked.get("variants", d.get("variants"))
     sizes = tuple(sizes) if sizes else d["sizes"]
     if task == "analogy":
-        return analogy_cases(images, variants, sizes, ANALOGY_A if given else analogy_a(split))
+        return analogy_cases(images, variants, sizes)
     make = {"inpaint": inpaint_cases, "style": style_cases}[task]
     return make(images, variants, sizes)

@@ -356,7 +356,7 @@ def run_task(task: str, cfg: Config, meta: dict[str, Any]) -> Path:
     meta.setdefault("cases", {})[task] = [c.id for c in cases]
     meta.setdefault("threads", {})[task] = dict(apply_threads(cfg.threads), label=nthreads)
     if task == "analogy" and cases:
-        meta["analogy_a"] = sorted({c.a_image for c in cases})
+        meta["analogy_a"] = sorted({c.pair()[0] for c in cases})
     if cfg.firstcall:
         run_firstcall(task, cfg, meta, cases, cands, writer.rows)
     return path
