@@ -313,7 +313,7 @@ def _usable_py(cy, cx, lo_y, hi_y, lo_x, hi_x, valid):
     return valid[cy, cx]
 
 
-def _vector_patch_ssd(chunks: int, long_rows: bool = False):
+def _vector_patch_ssd(chunks: int, long_rows: bool = False, weighted: bool = False):
     """An intrinsic ``f(T, ty0, tx0, S, sy0, sx0, n, rows, limit)`` = ``_patch_ssd_py`` as one LLVM
     loop over the rows. A row is read in blocks of ``chunks`` 8-lane masked vector loads per array
     (lanes at or past ``n`` are never read, so a row that ends at the end of an array is safe):
@@ -321,13 +321,19 @@ def _vector_patch_ssd(chunks: int, long_rows: bool = False):
     many blocks as the row needs (an inner loop). Lane-wise squared differences are summed into one
     vector per row, reduced in a fixed order (8 -> 4 -> 2 -> 1) and added to the running sum; then
     the early exit. Numba's scalar loops do not vectorise at these short trip counts (21 values for
-    a 7-pixel RGB patch row)."""
+    a 7-pixel RGB patch row).
 
-    @intrinsic
-    def _patch_ssd_vec(typingctx, T, ty0, tx0, S, sy0, sx0, n, rows, limit):
-        sig = types.float32(T, ty0, tx0, S, sy0, sx0, n, rows, limit)
+    With ``weighted`` the intrinsic is ``f(T, Wt, ty0, tx0, S, sy0, sx0, n, rows, limit)``: ``Wt``
+    has ``T``'s shape and layout (the pixel weights repeated over the channels) and every lane's
+    squared difference is multiplied by its weight, i.e. the pixel-weighted SSD of the module
+    docstring (without a kernel) at the cost of one more load and multiply per 8 values."""
 
+    def _typer(sig):
         def codegen(context, builder, signature, args):
+            if weighted:  # (T, Wt, ...) -> the unweighted argument order, Wt apart
+                wt_ty, wt_arg = signature.args[1], args[1]
+                args = (args[0], *args[2:])
+                signature = types.float32(signature.args[0], *signature.args[2:])
             f32 = ir.FloatType()
             i32 = ir.IntType(32)
             i64 = ir.IntType(64)
@@ -359,7 +365,7 @@ def _vector_patch_ssd(chunks: int, long_rows: bool = False):
                     out.append(builder.icmp_signed("<", lanes, builder.shuffle_vector(v, v, splat)))
                 return out
 
-            def block(ft, fs, masks, vacc):  # vacc + sum of (t - s)**2 over one block
+            def block(ft, fs, fw, masks, vacc):  # vacc + sum of [w *] (t - s)**2 over one block
                 for c in range(chunks):
                     off = ir.Constant(i64, 8 * c)
                     vt = builder.call(load, [builder.bitcast(builder.gep(ft, [off]), v8.as_pointer()),
@@ -367,11 +373,17 @@ def _vector_patch_ssd(chunks: int, long_rows: bool = False):
                     vs = builder.call(load, [builder.bitcast(builder.gep(fs, [off]), v8.as_pointer()),
                                              ir.Constant(i32, 4), masks[c], zero])
                     d = builder.fsub(vt, vs)
-                    vacc = builder.fadd(vacc, builder.fmul(d, d))
+                    d2 = builder.fmul(d, d)
+                    if fw is not None:
+                        vw = builder.call(load, [builder.bitcast(builder.gep(fw, [off]), v8.as_pointer()),
+                                                 ir.Constant(i32, 4), masks[c], zero])
+                        d2 = builder.fmul(vw, d2)
+                    vacc = builder.fadd(vacc, d2)
                 return vacc
 
             pt0, st = start(signature.args[0], args[0], args[1], args[2])
             ps0, ss = start(signature.args[3], args[3], args[4], args[5])
+            pw0, sw = start(wt_ty, wt_arg, args[1], args[2]) if weighted else (None, None)
             n, rows = wide(args[6]), wide(args[7])
             limit = context.cast(builder, args[8], signature.args[8], types.float32)  # f32 or inf
             masks = None if long_rows else masks_for(n)
@@ -385,12 +397,17 @@ def _vector_patch_ssd(chunks: int, long_rows: bool = False):
             acc = builder.phi(f32)
             pt = builder.phi(i8p)
             ps = builder.phi(i8p)
+            pw = builder.phi(i8p) if weighted else None
             r.add_incoming(ir.Constant(i64, 0), entry)
             acc.add_incoming(ir.Constant(f32, 0.0), entry)
             pt.add_incoming(pt0, entry)
             ps.add_incoming(ps0, entry)
             ft = builder.bitcast(pt, f32.as_pointer())
             fs = builder.bitcast(ps, f32.as_pointer())
+            fw = None
+            if weighted:
+                pw.add_incoming(pw0, entry)
+                fw = builder.bitcast(pw, f32.as_pointer())
             if long_rows:
                 row_start = builder.basic_block
                 inner = builder.append_basic_block("patch_ssd.block")
@@ -400,7 +417,8 @@ def _vector_patch_ssd(chunks: int, long_rows: bool = False):
                 vacc = builder.phi(v8)
                 j.add_incoming(ir.Constant(i64, 0), row_start)
                 vacc.add_incoming(zero, row_start)
-                vnext = block(builder.gep(ft, [j]), builder.gep(fs, [j]), masks_for(builder.sub(n, j)), vacc)
+                vnext = block(builder.gep(ft, [j]), builder.gep(fs, [j]),
+                              builder.gep(fw, [j]) if weighted else None, masks_for(builder.sub(n, j)), vacc)
                 j_next = builder.add(j, ir.Constant(i64, 8 * chunks))
                 inner_end = builder.basic_block
                 j.add_incoming(j_next, inner_end)
@@ -410,7 +428,7 @@ def _vector_patch_ssd(chunks: int, long_rows: bool = False):
                 builder.position_at_end(row_end)
                 row = vnext
             else:
-                row = block(ft, fs, masks, zero)
+                row = block(ft, fs, fw, masks, zero)
             for w in (4, 2, 1):
                 lo = ir.Constant(ir.VectorType(i32, w), list(range(w)))
                 hi = ir.Constant(ir.VectorType(i32, w), list(range(w, 2 * w)))
@@ -424,6 +442,8 @@ def _vector_patch_ssd(chunks: int, long_rows: bool = False):
             acc.add_incoming(acc_next, tail)
             pt.add_incoming(builder.gep(pt, [st]), tail)
             ps.add_incoming(builder.gep(ps, [ss]), tail)
+            if weighted:
+                pw.add_incoming(builder.gep(pw, [sw]), tail)
             builder.cbranch(more, loop, done)
 
             builder.position_at_end(done)
@@ -434,7 +454,16 @@ def _vector_patch_ssd(chunks: int, long_rows: bool = False):
 
         return sig, codegen
 
-    return _patch_ssd_vec
+    if weighted:
+        def _wpatch_ssd_vec(typingctx, T, Wt, ty0, tx0, S, sy0, sx0, n, rows, limit):
+            return _typer(types.float32(T, Wt, ty0, tx0, S, sy0, sx0, n, rows, limit))
+
+        return intrinsic(_wpatch_ssd_vec)
+
+    def _patch_ssd_vec(typingctx, T, ty0, tx0, S, sy0, sx0, n, rows, limit):
+        return _typer(types.float32(T, ty0, tx0, S, sy0, sx0, n, rows, limit))
+
+    return intrinsic(_patch_ssd_vec)
 
 
 _patch_ssd8 = _vector_patch_ssd(1)
@@ -442,6 +471,12 @@ _patch_ssd16 = _vector_patch_ssd(2)
 _patch_ssd24 = _vector_patch_ssd(3)
 _patch_ssd32 = _vector_patch_ssd(4)
 _patch_ssd_long = _vector_patch_ssd(4, long_rows=True)
+_wpatch_ssd8 = _vector_patch_ssd(1, weighted=True)
+_wpatch_ssd16 = _vector_patch_ssd(2, weighted=True)
+_wpatch_ssd24 = _vector_patch_ssd(3, weighted=True)
+_wpatch_ssd32 = _vector_patch_ssd(4, weighted=True)
+_wpatch_ssd40 = _vector_patch_ssd(5, weighted=True)
+_wpatch_ssd_long = _vector_patch_ssd(4, long_rows=True, weighted=True)
 _row_ssd = numba.njit(cache=True)(_row_ssd_py)  # the scalar row (CPU code uses the intrinsics)
 
 
@@ -457,6 +492,22 @@ def _patch_ssd(T, ty0, bt, S, sy0, bs, n, rows, limit):
     if n <= 32:
         return _patch_ssd32(T, ty0, bt, S, sy0, bs, n, rows, limit)
     return _patch_ssd_long(T, ty0, bt, S, sy0, bs, n, rows, limit)
+
+
+@numba.njit(cache=True, inline="always")
+def _wpatch_ssd(T, Wt, ty0, bt, S, sy0, bs, n, rows, limit):
+    # The pixel-weighted SSD on the CPU: Wt holds the pixel weights repeated over the channels.
+    if n <= 8:
+        return _wpatch_ssd8(T, Wt, ty0, bt, S, sy0, bs, n, rows, limit)
+    if n <= 16:
+        return _wpatch_ssd16(T, Wt, ty0, bt, S, sy0, bs, n, rows, limit)
+    if n <= 24:
+        return _wpatch_ssd24(T, Wt, ty0, bt, S, sy0, bs, n, rows, limit)
+    if n <= 32:
+        return _wpatch_ssd32(T, Wt, ty0, bt, S, sy0, bs, n, rows, limit)
+    if n <= 40:
+        return _wpatch_ssd40(T, Wt, ty0, bt, S, sy0, bs, n, rows, limit)
+    return _wpatch_ssd_long(T, Wt, ty0, bt, S, sy0, bs, n, rows, limit)
 
 
 _mix32 = numba.njit(cache=True)(_mix32_py)
@@ -480,7 +531,17 @@ def _plain_distance_py(T, S, C, ty, tx, sy, sx, half, wpix, kern, use_w, use_k, 
     return _plain_dist(T, S, C, ty, tx, sy, sx, half, limit)
 
 
+def _pixel_weighted_distance_py(T, S, C, ty, tx, sy, sx, half, wpix, kern, use_w, use_k, limit):
+    # The raw pixel-weighted SSD (pixel weights, no kernel) as 8-lane vectors: wpix here is the
+    # (H, W*C) array of the weights repeated over the channels (see _scan_weights).
+    y0, y1, x0, x1 = _clip(ty, tx, T.shape[0], T.shape[1] // C, half)
+    n = np.uint64((x1 - x0 + 1) * C)
+    return _wpatch_ssd(T, wpix, ty + y0, np.uint64((tx + x0) * C), S, sy + y0, np.uint64((sx + x0) * C), n,
+                       y1 - y0 + 1, limit)
+
+
 _plain_distance = numba.njit(cache=True, inline="always")(_plain_distance_py)
+_pixel_weighted_distance = numba.njit(cache=True, inline="always")(_pixel_weighted_distance_py)
 _distance = numba.njit(cache=True)(_distance_py)  # the general CPU build (the scans use their own)
 _pick = numba.njit(cache=True)(_pick_py)
 _norm = numba.njit(cache=True)(_norm_py)
@@ -611,11 +672,15 @@ def _scan_band_py(T, S, C, nnf, dist, snap, solve, valid, wpix, kern, use_w, use
             dist[y, x] = bd
 
 
-def _row_distances_py(T, S, C, nnf, dist, valid, wpix, kern, use_w, use_k, half, lo_y, hi_y, lo_x, hi_x,
-                      check_valid, y):
-    # Raw distance of every entry of row y (inf for entries that are not usable centres).
+def _row_distances_py(T, S, C, nnf, dist, solve, only_solved, valid, wpix, kern, use_w, use_k, half, lo_y,
+                      hi_y, lo_x, hi_x, check_valid, y):
+    # Raw distance of every entry of row y (inf for entries that are not usable centres; NaN for
+    # the pixels not solved when only_solved).
     W = T.shape[1] // C
     for x in range(W):
+        if only_solved and not solve[y, x]:
+            dist[y, x] = np.nan
+            continue
         sy = np.int64(nnf[y, x, 0])
         sx = np.int64(nnf[y, x, 1])
         if sy < lo_y or sy > hi_y or sx < lo_x or sx > hi_x or (check_valid and not valid[sy, sx]):
@@ -625,10 +690,12 @@ def _row_distances_py(T, S, C, nnf, dist, valid, wpix, kern, use_w, use_k, half,
 
 
 def _row_normalise_py(dist, wpix, kbar, use_w, use_k, half, y):
-    # D = raw / N(p) along row y (0 where N(p) = 0 and the entry is usable).
+    # D = raw / N(p) along row y (0 where N(p) = 0 and the entry is usable; NaN stays NaN).
     H = dist.shape[0]
     W = dist.shape[1]
     for x in range(W):
+        if dist[y, x] != dist[y, x]:
+            continue
         n = _norm(y, x, H, W, half, wpix, kbar, use_w, use_k)
         if n > 0:
             dist[y, x] = dist[y, x] / n
@@ -647,6 +714,11 @@ _scan_band_weighted = numba.njit(cache=True)(rebind(_scan_band_py, _weighted_ns,
 _row_distances_plain = numba.njit(cache=True)(rebind(_row_distances_py, _plain_ns, "_row_distances_plain"))
 _row_distances_weighted = numba.njit(cache=True)(
     rebind(_row_distances_py, _weighted_ns, "_row_distances_weighted"))
+# ... and a third time for pixel weights without a kernel (completion's search): the pixel-weighted
+# SSD as inlined vector code, reading the weights repeated over the channels.
+_pixelw_ns = {**globals(), "_distance": _pixel_weighted_distance}
+_scan_band_pixelw = numba.njit(cache=True)(rebind(_scan_band_py, _pixelw_ns, "_scan_band_pixelw"))
+_row_distances_pixelw = numba.njit(cache=True)(rebind(_row_distances_py, _pixelw_ns, "_row_distances_pixelw"))
 
 
 _row_normalise = numba.njit(cache=True)(_row_normalise_py)
@@ -657,17 +729,18 @@ _scan_band = _scan_band_weighted
 _row_distances = _row_distances_weighted
 
 
-def _distances_cpu_py(T, S, C, nnf, dist, valid, wpix, kern, kbar, use_w, use_k, half, lo_y, hi_y, lo_x,
-                      hi_x, check_valid):
+def _distances_cpu_py(T, S, C, nnf, dist, solve, only_solved, valid, wpix, wdist, kern, kbar, use_w, use_k,
+                      half, lo_y, hi_y, lo_x, hi_x, check_valid):
+    # wpix: the (H, W) pixel weights of N(p); wdist: the weights as the distance reads them.
     for yy in prange(T.shape[0]):
         y = np.int64(yy)  # prange indices may be typed unsigned
-        _row_distances(T, S, C, nnf, dist, valid, wpix, kern, use_w, use_k, half, lo_y, hi_y, lo_x, hi_x,
-                       check_valid, y)
+        _row_distances(T, S, C, nnf, dist, solve, only_solved, valid, wdist, kern, use_w, use_k, half, lo_y,
+                       hi_y, lo_x, hi_x, check_valid, y)
         _row_normalise(dist, wpix, kbar, use_w, use_k, half, y)
 
 
-def _patchmatch_cpu_py(T, S, C, nnf, dist, solve, valid, wpix, kern, kbar, use_w, use_k, half, iterations,
-                       seed_lo, seed_hi, band_rows):
+def _patchmatch_cpu_py(T, S, C, nnf, dist, solve, only_solved, valid, wpix, wdist, kern, kbar, use_w, use_k,
+                       half, iterations, seed_lo, seed_hi, band_rows):
     # One parallel region per iteration: a band computes the initial distances of its rows before
     # its first scan and normalises them after its last one (both only touch the band's own rows),
     # and the snapshot read across band edges is taken, between regions, of the edge rows only.
@@ -695,10 +768,10 @@ def _patchmatch_cpu_py(T, S, C, nnf, dist, solve, valid, wpix, kern, kbar, use_w
             if r1 > r0:
                 if it == 0:
                     for y in range(r0, r1):
-                        _row_distances(T, S, C, nnf, dist, valid, wpix, kern, use_w, use_k, half, lo_y,
-                                       hi_y, lo_x, hi_x, True, y)
+                        _row_distances(T, S, C, nnf, dist, solve, only_solved, valid, wdist, kern, use_w,
+                                       use_k, half, lo_y, hi_y, lo_x, hi_x, True, y)
                 if iterations > 0:
-                    _scan_band(T, S, C, nnf, dist, snap, solve, valid, wpix, kern, use_w, use_k, half, r0,
+                    _scan_band(T, S, C, nnf, dist, snap, solve, valid, wdist, kern, use_w, use_k, half, r0,
                                r1, fwd, it, seed_lo, seed_hi, lo_y, hi_y, lo_x, hi_x)
                 if it == n_pass - 1:
                     for y in range(r0, r1):
@@ -720,6 +793,22 @@ _patchmatch_plain = numba.njit(parallel=True, cache=True)(
     rebind(_patchmatch_cpu_py, _plain_drivers, "_patchmatch_plain"))
 _patchmatch_weighted = numba.njit(parallel=True, cache=True)(
     rebind(_patchmatch_cpu_py, _weighted_drivers, "_patchmatch_weighted"))
+_pixelw_drivers = {**globals(), "_scan_band": _scan_band_pixelw, "_row_distances": _row_distances_pixelw}
+_distances_pixelw = numba.njit(parallel=True, cache=True)(
+    rebind(_distances_cpu_py, _pixelw_drivers, "_distances_pixelw"))
+_patchmatch_pixelw = numba.njit(parallel=True, cache=True)(
+    rebind(_patchmatch_cpu_py, _pixelw_drivers, "_patchmatch_pixelw"))
+
+
+def _cpu_kernels(use_w: bool, use_k: bool, wpix: Any, C: int):
+    """The CPU driver pair (distances, patchmatch) for these weights, and the weights array their
+    distance reads: unweighted; pixel weights only (vector code over the weights repeated per
+    channel); or the general scalar code (a kernel, with or without pixel weights)."""
+    if use_k:
+        return _distances_weighted, _patchmatch_weighted, wpix
+    if use_w:
+        return _distances_pixelw, _patchmatch_pixelw, np.ascontiguousarray(np.repeat(wpix, C, axis=1))
+    return _distances_plain, _patchmatch_plain, wpix
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1113,9 +1202,9 @@ def patch_distances(
     H, W = T.shape[0], T.shape[1] // C
     dist = xp.empty((H, W), dtype=np.float32)
     if device == "cpu":
-        run = _distances_weighted if use_w or use_k else _distances_plain
-        threaded_call(run, H * W, T, S, C, nnf, dist, valid, wpix, wargs[1], kbar, use_w, use_k, half,
-                      *bounds, False)
+        run, _, wdist = _cpu_kernels(use_w, use_k, wpix, C)
+        threaded_call(run, H * W, T, S, C, nnf, dist, valid, False, valid, wpix, wdist, wargs[1], kbar, use_w,
+                      use_k, half, *bounds, False)
     else:
         grid, block = _grid(H, W)
         _raw_distances_gpu[grid, block](T, S, C, nnf, dist, valid, *wargs, *bounds, False)
@@ -1137,6 +1226,7 @@ def patchmatch(
     seed: int = 0,
     device: str = "cpu",
     band_rows: int | None = None,
+    unsolved_distances: bool = True,
 ) -> tuple[Any, Any]:
     """PatchMatch nearest-neighbour field from ``target`` patches to ``source`` patches.
 
@@ -1170,6 +1260,9 @@ def patchmatch(
     band_rows : int, optional
         Rows per parallel band on the CPU (default ``kernels.config.PM_BAND_ROWS``; ``>= H``
         runs the sequential algorithm). Ignored on the GPU.
+    unsolved_distances : bool
+        ``False``: ``dist`` is NaN at the pixels not solved, whose distances are then not
+        computed (the callers that only read the solved pixels' distances save that work).
 
     Returns
     -------
@@ -1223,10 +1316,10 @@ def patchmatch(
         rows = config.PM_BAND_ROWS if band_rows is None else int(band_rows)
         if rows < 1:
             raise ValueError(f"band_rows must be ≥ 1; got {band_rows!r}")
-        work = int(solve.sum()) if iterations > 0 else H * W
-        run = _patchmatch_weighted if use_w or use_k else _patchmatch_plain
-        threaded_call(run, work, T, S, C, nnf, dist, solve, valid, wpix, wargs[1], kbar, use_w, use_k, half,
-                      iterations, seed_lo, seed_hi, rows)
+        work = int(solve.sum()) if iterations > 0 or not unsolved_distances else H * W
+        _, run, wdist = _cpu_kernels(use_w, use_k, wpix, C)
+        threaded_call(run, work, T, S, C, nnf, dist, solve, not unsolved_distances, valid, wpix, wdist,
+                      wargs[1], kbar, use_w, use_k, half, iterations, seed_lo, seed_hi, rows)
         return nnf, dist
     grid, block = _grid(H, W)
     _raw_distances_gpu[grid, block](T, S, C, nnf, dist, valid, *wargs, *bounds, True)
@@ -1244,4 +1337,6 @@ def patchmatch(
             step //= 2
         _search_gpu[grid, block](T, S, C, nnf, dist, solve, valid, *wargs, it, seed_lo, seed_hi, *bounds)
     _normalise_gpu[grid, block](dist, wpix, kbar, use_w, use_k, half)
+    if not unsolved_distances:
+        dist[~solve] = np.nan
     return nnf, dist

@@ -83,24 +83,36 @@ def test_patch_distances_match_reference(weights):
     np.testing.assert_allclose(got, ref, rtol=2e-5, atol=1e-7)
 
 
+@pytest.mark.parametrize("weighted", [False, True])
 @pytest.mark.parametrize("patch_size,channels", [(3, 1), (3, 2), (5, 3), (7, 3), (9, 3), (7, 4), (9, 4),
-                                                 (5, 7)])
-def test_unweighted_distances_every_vector_width(patch_size, channels):
-    # The CPU runs unweighted patches through 8-lane vector code with 1-4 chunks per patch row
-    # (rows of P*C <= 8, 16, 24, 32 values) and scalar code beyond (36, 35 values here). Source
-    # centres on the last column make rows end at the array's end (masked loads must not read
-    # past it); target patches clipped at the border make shorter rows.
+                                                 (5, 7), (7, 5), (9, 5)])
+def test_vector_distances_every_vector_width(patch_size, channels, weighted):
+    # The CPU runs unweighted and pixel-weighted (no kernel) patches through 8-lane vector code
+    # with 1-4 (weighted: 1-5) chunks per patch row (rows of P*C <= 8, 16, 24, 32, 40 values) and
+    # a loop of chunks beyond (45 values here). Source centres on the last column make rows end
+    # at the array's end (masked loads must not read past it); target patches clipped at the
+    # border make shorter rows; zero weights drop pixels.
     rng = np.random.default_rng(patch_size * 10 + channels)
     T = rng.random((10, 12, channels)).astype(np.float32)
     S = rng.random((11, 13, channels)).astype(np.float32)
+    w = (rng.random((10, 12)) * (rng.random((10, 12)) > 0.2)).astype(np.float32) if weighted else None
     h = patch_size // 2
     field = pm.random_nnf((10, 12), pm.valid_centres(np.ones((11, 13), bool), patch_size), seed=1)
     field[:, -1] = (11 - 1 - h, 13 - 1 - h)  # last valid centre: rows end at the array's end
-    got = pm.patch_distances(T, S, patch_size, field)
-    ref = nv.distances_of(T, S, patch_size, field)
+    got = pm.patch_distances(T, S, patch_size, field, pixel_weights=w)
+    ref = nv.distances_of(T, S, patch_size, field, pixel_weights=w)
     np.testing.assert_allclose(got, ref, rtol=2e-5, atol=1e-7)
-    nnf, dist = pm.patchmatch(T, S, patch_size, iterations=3, seed=0)
-    np.testing.assert_allclose(dist, nv.distances_of(T, S, patch_size, nnf), rtol=2e-5, atol=1e-7)
+    nnf, dist = pm.patchmatch(T, S, patch_size, iterations=3, seed=0, pixel_weights=w)
+    np.testing.assert_allclose(dist, nv.distances_of(T, S, patch_size, nnf, pixel_weights=w), rtol=2e-5,
+                               atol=1e-7)
+    solve = rng.random((10, 12)) > 0.5
+    nnf2, dist2 = pm.patchmatch(T, S, patch_size, iterations=3, seed=0, pixel_weights=w, solve=solve,
+                                unsolved_distances=False)
+    assert np.isnan(dist2[~solve]).all()
+    _, dist3 = pm.patchmatch(T, S, patch_size, iterations=3, seed=0, pixel_weights=w, solve=solve)
+    np.testing.assert_array_equal(dist2[solve], dist3[solve])  # same search, same solved distances
+    np.testing.assert_allclose(dist2[solve], nv.distances_of(T, S, patch_size, nnf2, pixel_weights=w)[solve],
+                               rtol=2e-5, atol=1e-7)
 
 
 def test_patch_distances_cuda_twin_matches_cpu():

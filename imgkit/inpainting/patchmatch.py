@@ -284,7 +284,8 @@ class _Level:
 
         target = self.xp.ascontiguousarray(feat[self.ys, self.xs])
         return pm.patchmatch(target, feat, self.P, init=field_c, solve=self.solve, valid=self.valid,
-                             pixel_weights=self.conf, iterations=iterations, seed=seed, device=self.dev)
+                             pixel_weights=self.conf, iterations=iterations, seed=seed, device=self.dev,
+                             unsolved_distances=False)
 
     def m_step(self, feat: Any, col: Any, field_c: Any, d: Any) -> None:
         """Vote the unknown pixels of ``feat`` (in place): colours in the hole, texture features
