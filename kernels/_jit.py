@@ -38,6 +38,17 @@ def rebind(fn: Callable[..., Any], namespace: dict[str, Any] | None = None, name
     return twin
 
 
+def prange_only() -> dict[str, bool]:
+    """``parallel=`` options that parallelise the explicit ``prange`` loops only.
+
+    ``parallel=True`` also turns array expressions, slice assignments, NumPy calls and
+    comprehensions into parallel loops, each compiled as one more threaded function (seconds of
+    JIT time on a cold cache) although the kernels' own loops are all ``prange``. A fresh dict
+    each time: Numba consumes it."""
+    return {"comprehension": False, "reduction": False, "inplace_binop": False, "setitem": False,
+            "numpy": False, "stencil": False, "fusion": False, "prange": True}
+
+
 def parallel_and_serial(py_func: Callable[..., Any], **options: Any) -> tuple[Any, Any]:
     """``(numba.njit(parallel=True, cache=True, **options)(f), numba.njit(cache=True, **options)(f'))``
     where ``f'`` is ``f`` under the name ``<name>__serial`` (its own cache entry)."""

@@ -135,7 +135,7 @@ from numba.core import cgutils
 from numba.extending import intrinsic
 
 from . import config
-from ._jit import rebind, threaded_call
+from ._jit import prange_only, rebind, threaded_call
 
 __all__ = [
     "patch_distances",
@@ -785,18 +785,18 @@ def _patchmatch_cpu_py(T, S, C, nnf, dist, solve, only_solved, valid, wpix, wdis
 _plain_drivers = {**globals(), "_scan_band": _scan_band_plain, "_row_distances": _row_distances_plain}
 _weighted_drivers = {**globals(), "_scan_band": _scan_band_weighted,
                      "_row_distances": _row_distances_weighted}
-_distances_plain = numba.njit(parallel=True, cache=True)(
+_distances_plain = numba.njit(parallel=prange_only(), cache=True)(
     rebind(_distances_cpu_py, _plain_drivers, "_distances_plain"))
-_distances_weighted = numba.njit(parallel=True, cache=True)(
+_distances_weighted = numba.njit(parallel=prange_only(), cache=True)(
     rebind(_distances_cpu_py, _weighted_drivers, "_distances_weighted"))
-_patchmatch_plain = numba.njit(parallel=True, cache=True)(
+_patchmatch_plain = numba.njit(parallel=prange_only(), cache=True)(
     rebind(_patchmatch_cpu_py, _plain_drivers, "_patchmatch_plain"))
-_patchmatch_weighted = numba.njit(parallel=True, cache=True)(
+_patchmatch_weighted = numba.njit(parallel=prange_only(), cache=True)(
     rebind(_patchmatch_cpu_py, _weighted_drivers, "_patchmatch_weighted"))
 _pixelw_drivers = {**globals(), "_scan_band": _scan_band_pixelw, "_row_distances": _row_distances_pixelw}
-_distances_pixelw = numba.njit(parallel=True, cache=True)(
+_distances_pixelw = numba.njit(parallel=prange_only(), cache=True)(
     rebind(_distances_cpu_py, _pixelw_drivers, "_distances_pixelw"))
-_patchmatch_pixelw = numba.njit(parallel=True, cache=True)(
+_patchmatch_pixelw = numba.njit(parallel=prange_only(), cache=True)(
     rebind(_patchmatch_cpu_py, _pixelw_drivers, "_patchmatch_pixelw"))
 
 

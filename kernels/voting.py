@@ -188,96 +188,15 @@ _gpu_ns["_weighted_pass"] = cuda.jit(device=True)(rebind(_weighted_pass_py, _gpu
 _d_vote_pixel = cuda.jit(device=True)(rebind(_vote_pixel_py, _gpu_ns))
 
 
-def _scatter_band_py(source, nnf, logw, wexp, acc, tot, r0, r1, half, C):
-    # The first pass of _weighted_pass (shift 0, no mean-shift factor) for every pixel q of rows
-    # [r0, r1), as a scatter: each voting patch p adds w_p * S(nnf[p] + o) to q = p + o, one
-    # contiguous run of values per patch row (acc, source: (H, W*C) and (H', W'*C) views). The
-    # patches are visited in descending row-major order, so every q receives its proposals in
-    # ascending row-major order of o = q - p, the gather's order: the float64 sums are the same
-    # bytes as _weighted_pass's, at a fraction of the cost (no per-proposal index work).
-    H = logw.shape[0]
-    W = logw.shape[1]
-    Hs = source.shape[0]
-    Ws = source.shape[1] // C
-    for y in range(r0, r1):
-        for j in range(W * C):
-            acc[y, j] = 0.0
-        for x in range(W):
-            tot[y, x] = 0.0
-    for py in range(min(r1 - 1 + half, H - 1), max(r0 - half, 0) - 1, -1):
-        for px in range(W - 1, -1, -1):
-            lw = logw[py, px]
-            if not lw > -np.inf:
-                continue
-            sy = np.int64(nnf[py, px, 0])
-            sx = np.int64(nnf[py, px, 1])
-            if sy < half or sy >= Hs - half or sx < half or sx >= Ws - half:
-                continue
-            w = wexp[py, px]
-            x0 = max(-half, -px)
-            x1 = min(half, W - 1 - px)
-            n = (x1 - x0 + 1) * C
-            for dy in range(-half, half + 1):
-                qy = py + dy
-                if qy < r0 or qy >= r1:
-                    continue
-                arow = acc[qy]
-                srow = source[sy + dy]
-                a0 = np.uint64((px + x0) * C)  # unsigned: no negative-index code in the loop
-                s0 = np.uint64((sx + x0) * C)
-                for j in range(np.uint64(0), np.uint64(n)):
-                    arow[a0 + j] += w * srow[s0 + j]
-                trow = tot[qy]
-                for dx in range(x0, x1 + 1):
-                    trow[px + dx] += w
-
-
-def _vote_cpu_py(target, source, nnf, logw, wexp, out, acc, half, vote, mode, bw2, ms_iters, acc2, src2, tot,
-                 nb):
-    # mode 0 / 2 (mean, mean shift): the weighted mean of every pixel by the scatter, row bands in
-    # parallel (a band owns its rows; the result does not depend on the bands); pixels without
-    # weight there, the mean-shift passes and mode 1 (best) per pixel as the gather _vote_pixel.
+def _vote_cpu_py(target, source, nnf, logw, wexp, out, acc, half, vote, mode, bw2, ms_iters):
     H = target.shape[0]
     W = target.shape[1]
-    C = target.shape[2]
-    if mode == 1:
-        for yy in prange(H):
-            y = np.int64(yy)
-            for x in range(W):
-                _vote_pixel(target, source, nnf, logw, wexp, out, acc, y, x, half, vote, mode, bw2, ms_iters)
-        return
-    nb = min(max(nb, 1), H)  # bands (the thread count): the result does not depend on it
-    rows = (H + nb - 1) // nb
-    for bb in prange(nb):
-        b = np.int64(bb)
-        r0 = b * rows
-        r1 = min(r0 + rows, H)
-        if r1 <= r0:
-            continue
-        _scatter_band(src2, nnf, logw, wexp, acc2, tot, r0, r1, half, C)
-        for y in range(r0, r1):
-            for x in range(W):
-                if not vote[y, x]:
-                    for c in range(C):
-                        out[y, x, c] = target[y, x, c]
-                    continue
-                if tot[y, x] == 0.0:
-                    _vote_pixel(target, source, nnf, logw, wexp, out, acc, y, x, half, vote, mode, bw2,
-                                ms_iters)
-                    continue
-                t = tot[y, x]
-                for c in range(C):
-                    out[y, x, c] = acc[y, x, c] / t
-                if mode == 2:
-                    for _ in range(ms_iters):
-                        t = _weighted_pass(source, nnf, logw, wexp, acc, y, x, half, 0.0, False, out, bw2, H,
-                                           W, source.shape[0], source.shape[1], C)
-                        if t > 0.0:
-                            for c in range(C):
-                                out[y, x, c] = acc[y, x, c] / t
+    for yy in prange(H):
+        y = np.int64(yy)
+        for x in range(W):
+            _vote_pixel(target, source, nnf, logw, wexp, out, acc, y, x, half, vote, mode, bw2, ms_iters)
 
 
-_scatter_band = numba.njit(cache=True)(_scatter_band_py)
 # one threaded build; small votes (config.PM_PARALLEL_MIN_PIXELS) run it on one thread (_jit.threaded_call)
 _vote_cpu = numba.njit(parallel=True, cache=True)(rebind(_vote_cpu_py, name="_vote_cpu"))
 
@@ -407,10 +326,7 @@ def vote(
     args = (T, S, field, lw, wexp, out, acc, int(patch_size) // 2, vm, _MODES.index(mode),
             float(bandwidth) ** 2, int(mean_shift_iterations))
     if device == "cpu":
-        C, work = T.shape[2], int(vm.sum())
-        bands = numba.get_num_threads() if work >= config.PM_PARALLEL_MIN_PIXELS else 1
-        threaded_call(_vote_cpu, work, *args, acc.reshape(H, W * C), S.reshape(S.shape[0], S.shape[1] * C),
-                      xp.empty((H, W), dtype=np.float64), bands)
+        threaded_call(_vote_cpu, int(vm.sum()), *args)
     else:
         t = config.TILE
         _vote_gpu[(math.ceil(W / t), math.ceil(H / t)), (t, t)](*args)
