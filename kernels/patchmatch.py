@@ -90,8 +90,11 @@ CPU parallelisation (``numba.njit(parallel=True)``)
     * the unweighted SSD (``_plain_dist``) is inlined into the scan (a Numba call passes every
       array as a struct of fields: that alone was half of the time) and reads each patch row as
       8-lane masked vector loads, from an LLVM loop emitted by an intrinsic (``_patch_ssd``);
-      the scan and the row distances are compiled twice, unweighted and weighted, so the
-      weighted code (pixel weights and kernels, called) does not crowd the unweighted loop;
+      pixel weights without a kernel (completion's search) use the same vector code with a third
+      array, the weights repeated over the channels (one more load and multiply per 8 values;
+      the sums round differently from the scalar code); the scan and the row distances are
+      compiled three times, unweighted, pixel-weighted (both inlined) and general weighted
+      (kernels, with or without pixel weights: scalar, called), so each loop stays small;
     * the candidates of a pixel do not depend on each other's outcome (the window is centred on
       the post-propagation match), so all are drawn first and their first rows prefetched
       (``llvm.prefetch``), which overlaps the cache misses of the far ones.
