@@ -60,7 +60,8 @@ def run(split: str, size: int, n_contents, n_styles, configs, *, grid=None, log=
             outs[name] = (out, time.perf_counter() - t)
         for name, (out, sec) in outs.items():
             rows.append({"content": case.image, "style": case.variant, "method": name,
-                         "gram": gram_distance(style, out), "content_distance": content_distance(content, out),
+                         "gram": gram_distance(style, out),
+                         "content_distance": content_distance(content, out),
                          "seconds": sec})
         if grid is not None:
             grid[(case.image, case.variant)] = {"content": content, "style": style,
@@ -77,10 +78,10 @@ def table(rows: list[dict], methods: list[str]) -> str:
     lines = ["| method | median Gram drop (×) [min–max] | median gram | median content distance | "
              "median s |", "|---|---|---|---|---|"]
     for m in methods:
-        drops = [val[c + ("identity",)]["gram"] / max(val[c + (m,)]["gram"], 1e-12) for c in cases]
-        g = [val[c + (m,)]["gram"] for c in cases]
-        cd = [val[c + (m,)]["content_distance"] for c in cases]
-        s = [val[c + (m,)]["seconds"] for c in cases]
+        drops = [val[(*c, "identity")]["gram"] / max(val[(*c, m)]["gram"], 1e-12) for c in cases]
+        g = [val[(*c, m)]["gram"] for c in cases]
+        cd = [val[(*c, m)]["content_distance"] for c in cases]
+        s = [val[(*c, m)]["seconds"] for c in cases]
         lines.append(f"| {m} | {np.median(drops):.2f} [{np.min(drops):.2f}–{np.max(drops):.2f}] | "
                      f"{np.median(g):.3g} | {np.median(cd):.3g} | {np.median(s):.2f} |")
     return "\n".join(lines)
