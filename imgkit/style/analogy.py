@@ -89,13 +89,15 @@ emboss 10.2 vs 20.8 dB, pencil 8.3 vs 13.0, stylization 13.6 vs 15.1). The diagn
 ``A′``'s statistics; equal weights, the plain copy, no vote, full pyramid, and two choices that make
 it a transfer of the style's texture rather than a relighting of the content (issue 17, chosen on
 the ``tune`` style cases with ``benchmarks/studies/stylize_analogy.py``): full-colour synthesis
-(``color="copy"``: ``B′`` copies the style's RGB at the source map) and strong coherence
-``kappa=25``, so that ``B′`` is made of long coherent runs of the style (2 tune cases, 128 px,
-Gram distance to the style: content 8.75 / 1.23, former defaults 4.86 / 2.92, copy with κ = 1
-4.50 / 0.167, κ = 5 1.69 / 0.035, κ = 25 0.908 / 0.024; content distance 7.5 / 4.8 for the former
-defaults, 7.2 / 4.9 at κ = 25). With the former defaults (``color="yiq"``: the content's chroma,
-κ = 1) the Gram distance to the style fell only 1.1× on the benchmark's median, below matching
-colour statistics.
+(``color="copy"``: ``B′`` copies the style's RGB at the source map, the style's colours and
+texture together) with the paper's coherence ``kappa=1``. Stronger coherence lowers the Gram
+distance further but loses the content: 2 tune cases (aqua × brick, grass), 128 px, Gram distance
+to the style: content 8.75 / 1.23, former defaults 4.86 / 2.92, copy with κ = 1 4.50 / 0.167,
+κ = 5 1.69 / 0.035, κ = 25 0.908 / 0.024; but the correlation of ``B′``'s luminance with the
+content's, on 4 tune cases (aqua, bridge × brick, meadow), falls from 0.46-0.85 at κ = 1 to
+0.11-0.73 at κ = 5 and -0.01-0.35 at κ = 25, and the pictures show only the style's texture
+there. With the former defaults (``color="yiq"``: the content's chroma) the Gram distance to the
+style fell only 1.1× on the benchmark's median, below matching colour statistics.
 
 Approximate search: PatchMatch instead of the paper's ANN/TSVQ
 -------------------------------------------------------------
@@ -193,9 +195,9 @@ _OPTIONS = (
 )
 
 
-#: stylize(method="analogy"): the paper's artistic filter (texture by numbers): the style's colours
-#: copied at the source map, strong coherence, the copy, no vote (see the module docstring).
-_STYLIZE_DEFAULTS = {"kappa": 25.0, "remap": True, "filtered_weight": 1.0, "transfer": "copy", "vote": False,
+#: stylize(method="analogy"): the paper's artistic filter: the style's colours copied at the source
+#: map, the paper's coherence, the copy, no vote (see the module docstring).
+_STYLIZE_DEFAULTS = {"kappa": 1.0, "remap": True, "filtered_weight": 1.0, "transfer": "copy", "vote": False,
                      "color": "copy"}
 _STYLIZE_OPTIONS = tuple(
     dataclasses.replace(o, default=_STYLIZE_DEFAULTS[o.name]) if o.name in _STYLIZE_DEFAULTS else o
@@ -302,8 +304,7 @@ def analogy_stylize(
     contrast by that ratio and saturate the result (measured on the benchmark's 8 style cases at
     128 px: median Gram distance to the style 10.8 with A's statistics, 3.8 with A′'s, 8.1 for
     the unchanged content). By default ``B′`` is synthesised in full colour (``color="copy"``: the
-    style's RGB at the source map) with strong coherence (``kappa=25``): texture by numbers (the
-    paper's artistic filters); ``color="yiq"`` keeps the content's chroma (a luminance-only filter).
+    style's RGB at the source map) with the paper's coherence ``kappa=1``; ``color="yiq"`` keeps the content's chroma (a luminance-only filter).
 
     Parameters
     ----------
