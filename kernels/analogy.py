@@ -90,6 +90,7 @@ from numba import cuda, prange
 
 from . import config
 from ._jit import rebind
+from ._xp import gpu_xp
 
 __all__ = ["causal_offsets", "kernel_taps", "scanline_pass"]
 
@@ -431,14 +432,6 @@ def causal_offsets(radius: int) -> tuple[np.ndarray, np.ndarray]:
     return oy[keep].astype(np.int64), ox[keep].astype(np.int64)
 
 
-def _gpu_xp():
-    if numba.config.ENABLE_CUDASIM:
-        return np
-    import cupy
-
-    return cupy
-
-
 def scanline_pass(
     target: Any,
     source: Any,
@@ -490,7 +483,7 @@ def scanline_pass(
     """
     if device not in ("cpu", "cuda"):
         raise ValueError(f"device must be 'cpu' or 'cuda'; got {device!r}")
-    xp = np if device == "cpu" else _gpu_xp()
+    xp = np if device == "cpu" else gpu_xp()
     if tuple(target.shape[:2]) != tuple(s.shape[:2]) or tuple(coh.shape) != tuple(target.shape[:2]):
         raise ValueError("s and coh must have the target's height and width")
     if target.ndim != 3 or source.ndim != 3 or target.shape[2] != source.shape[2]:

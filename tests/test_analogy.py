@@ -113,6 +113,20 @@ def test_defaults_beat_the_paper_settings_on_emboss():
     assert len(info.transfer_coef) == 1 and info.transfer_coef[0].shape == (25,)
 
 
+def test_defaults_beat_the_naive_baseline_on_learned_filters():
+    # the point of the pyramid and the learnt transfer (issue 17): better than a nearest-patch lookup
+    from benchmarks.reference import analogy_baselines as ab
+    from benchmarks.suite.cases import apply_filter
+
+    a, b = data.photo("astronaut", 48), data.photo("coffee", 48)
+    for name, margin in (("emboss", 5.0), ("blur", 1.0)):
+        ap, truth = apply_filter(name, a), apply_filter(name, b)
+        ours = imgkit.analogy(a, ap, b, seed=0)
+        naive = ab.naive_patch(a, ap, b)
+        ours_y, naive_y = _psnr(luminance(ours), luminance(truth)), _psnr(luminance(naive), luminance(truth))
+        assert ours_y >= naive_y + margin, (name, ours_y, naive_y)
+
+
 def test_color_learn_follows_a_colour_change():
     # A′ = A with its colours inverted in I and Q (hue rotated by 180°), luminance kept: "yiq" keeps
     # B's colours, "learn" learns the change; on a chroma-keeping filter both agree
@@ -271,13 +285,29 @@ def test_stylize_analogy():
         imgkit.stylize(content, [style, style], method="analogy")
 
 
+def test_stylize_analogy_transfers_the_style():
+    # texture by numbers (defaults: the style's colours copied, strong coherence): far closer to the
+    # style in Gram distance than the content, and closer than the paper's luminance-only set-up
+    content, style = data.photo("astronaut", 64), data.photo("brick", 64)
+    out, info = imgkit.stylize(content, style, method="analogy", seed=0, return_info=True)
+    s = info.source_maps[-1]
+    np.testing.assert_array_equal(out, style[s[:, :, 0], s[:, :, 1]])
+    g_content = imgkit.metrics.gram_distance(style, content)
+    g_out = imgkit.metrics.gram_distance(style, out)
+    g_lum = imgkit.metrics.gram_distance(style, imgkit.stylize(content, style, method="analogy", seed=0,
+                                                               color="yiq", kappa=1.0))
+    assert g_out * 2.0 <= g_content and g_out < g_lum
+    corr = np.corrcoef(luminance(out).ravel(), luminance(content).ravel())[0, 1]
+    assert corr >= 0.15  # the content stays recognisable (0.21 measured; strong coherence gives ~0)
+
+
 def test_stylize_analogy_keeps_the_contents_contrast():
     # A = blur(style) has a much smaller σ than the style: remapping by A's statistics (the
     # paper's map for a real A) stretched a low-contrast texture's luminance past [0, 1]. The
     # artistic-filter set-up maps by A′'s statistics, so B′ keeps B's luminance mean and spread.
     content, style = data.photo("astronaut", 64), data.photo("brick", 64)
     y_content = luminance(content)
-    y_out = luminance(imgkit.stylize(content, style, method="analogy", seed=0))
+    y_out = luminance(imgkit.stylize(content, style, method="analogy", seed=0, color="yiq"))
     saturated = float(np.mean((y_out <= 0.01) | (y_out >= 0.99)))
     assert saturated <= 2 * float(np.mean((y_content <= 0.01) | (y_content >= 0.99))) + 0.02
     assert 0.6 <= y_out.std() / y_content.std() <= 1.4

@@ -12,8 +12,8 @@ from typing import Any
 import numpy as np
 
 from .._color import yiq_to_rgb
-from .._image import to_numpy
 from .._pyramid import gaussian_pyramid
+from .._xp import get_xp, to_numpy
 from ..context import Info, RunContext
 from ..errors import InvalidImageError, InvalidOptionError
 
@@ -128,23 +128,15 @@ def feature_kernels(
 
 def _upsample_px(img: Any, shape: tuple[int, int]) -> Any:
     """``U(y, x) = img(y // 2, x // 2)``: the coarser level at the finer level's resolution."""
-    xp = _xp(img)
+    xp = get_xp(img)
     y = xp.arange(shape[0]) // 2
     x = xp.arange(shape[1]) // 2
     return img[y[:, None], x[None, :]]
 
 
-def _xp(a: Any):
-    if type(a).__module__.split(".")[0] == "cupy":
-        import cupy
-
-        return cupy
-    return np
-
-
 def features(fine: Any, filtered: Any, coarse: Any = None, coarse_filtered: Any = None) -> Any:
     """Stack one level's feature channels: float32 ``(H, W, 2)`` or ``(H, W, 4)``."""
-    xp = _xp(fine)
+    xp = get_xp(fine)
     chans = [fine, filtered]
     if coarse is not None:
         chans += [_upsample_px(coarse, fine.shape), _upsample_px(coarse_filtered, fine.shape)]
@@ -158,7 +150,7 @@ def remap_luminance(ya: Any, yap: Any, yb: Any, by: str = "a") -> tuple[Any, Any
     set-up, where A is a blur of A′ whose σ is much smaller than A′'s: A's statistics would
     stretch A′'s contrast by that ratio and saturate B′).
     """
-    xp = _xp(ya)
+    xp = get_xp(ya)
     ref = yap if by == "a_prime" else ya
     mu_a, sd_a = float(ref.mean(dtype=np.float64)), float(ref.std(dtype=np.float64))
     mu_b, sd_b = float(yb.mean(dtype=np.float64)), float(yb.std(dtype=np.float64))
@@ -328,7 +320,7 @@ def synthesise(
 
 def _patch_stack(y: Any, radius: int) -> Any:
     """``(H, W, (2r+1)²)``: every ``(2r+1)²`` neighbourhood of the 2-D ``y`` (edge-replicated)."""
-    xp = _xp(y)
+    xp = get_xp(y)
     H, W = y.shape
     p = xp.pad(y, radius, mode="edge")
     n = 2 * radius + 1
@@ -337,7 +329,7 @@ def _patch_stack(y: Any, radius: int) -> Any:
 
 def _correlate(y: Any, coef: np.ndarray, radius: int) -> Any:
     """``Σ_o c_o y(q + o)`` (edge-replicated), offsets row-major as in :func:`_patch_stack`."""
-    xp = _xp(y)
+    xp = get_xp(y)
     H, W = y.shape
     p = xp.pad(y, radius, mode="edge")
     n = 2 * radius + 1
@@ -386,7 +378,7 @@ def learn_transfer(x: Any, x_prime: Any, m: Any, *, radius: int = 2, ridge: floa
     (blur, emboss, unsharp mask) is learnt exactly; ``c = 0`` is the paper's plain copy.
     ``ridge`` scales the Tikhonov term by the mean diagonal of ``XᵀX``. Returns float64 ``(n²,)``.
     """
-    from .._image import to_numpy
+    from .._xp import to_numpy
 
     x, x_prime, m = (np.asarray(to_numpy(v)) for v in (x, x_prime, m))
     P = _patch_stack(x.astype(np.float32), radius)
@@ -410,7 +402,7 @@ def transfer(
     ``A`` skipped), with the Gaussian weights of the window. The correction is linear, so it is
     computed as ``u(p) + v(q)`` with ``u = X′ − c ⋆ X`` and ``v = c ⋆ Y`` (two correlations).
     """
-    xp = _xp(x_prime)
+    xp = get_xp(x_prime)
     H, W = y.shape
     Ha, Wa = x.shape
     u = x_prime.astype(np.float32)
@@ -443,7 +435,7 @@ def transfer(
 def compose(yb_prime: Any, b_yiq: Any, a_prime_rgb: Any, s: Any, color: str) -> Any:
     """B′ in RGB: ``"yiq"`` puts the synthesised Y with B's I and Q; ``"copy"`` copies A′'s RGB
     at the source map (falls back to ``"yiq"`` when the map is incomplete)."""
-    xp = _xp(yb_prime)
+    xp = get_xp(yb_prime)
     if color == "copy" and s is not None:
         out = a_prime_rgb[s[:, :, 0], s[:, :, 1]]
     else:

@@ -53,8 +53,14 @@ emboss 10.2 vs 20.8 dB, pencil 8.3 vs 13.0, stylization 13.6 vs 15.1). The diagn
   not larger than the approximate match's (10-38 % of pixels: where PatchMatch missed it).
 * **Weights.** ``filtered_weight`` scales the ``A′``/``B′`` neighbourhoods against the ``A``/``B``
   ones (the paper weights them alike); ``coarse_weight`` the coarser level's. Default
-  ``filtered_weight=0.3``: the synthesised ``B′`` still steers the match, but its own errors
-  propagate less. The Gaussian σ = size/4 was kept (a flat window was worse: emboss 17.5 vs 18.2).
+  ``filtered_weight=0`` (was 0.3): once the linear transfer and the vote predict ``B′`` from the
+  source map, the ``B′`` neighbourhoods in the match only propagate the synthesis's own errors
+  (tune, 128 px, RGB PSNR with 0.3 → 0: forest_path+boats emboss 28.2 → 31.3 dB, posterise
+  19.7 → 19.9, blur 29.9 → 29.8, pencil 16.2 → 16.2, stylization 12.3 → 12.3; ladybird+fallen_leaf
+  pencil 16.2 → 16.4, stylization 13.9 → 16.0, above the naive baseline's 15.9);
+  the match then uses ``B``'s own neighbourhoods at this and the coarser level, and coherence
+  (κ = 0) only repairs PatchMatch's misses. The Gaussian σ = size/4 was kept (a flat window was
+  worse: emboss 17.5 vs 18.2).
 * **Remapping off by default.** The paper's map shifts ``A′`` by ``μ_B − μ_A``: right for filters
   that commute with a change of brightness (blur: 30.4 vs 23.5 dB; oil: 19.0 vs 13.7), wrong for
   filters whose output level does not follow the input's (emboss: 10.7 vs 17.7; pencil: 8.3 vs 12.7;
@@ -78,8 +84,22 @@ emboss 10.2 vs 20.8 dB, pencil 8.3 vs 13.0, stylization 13.6 vs 15.1). The diagn
   filter learns ``c ≈ identity`` on I and Q (``B``'s chroma), a desaturating one learns to drop
   it. ``color="yiq"`` (default) is the paper's: ``B``'s I and Q.
 
-``stylize(method="analogy")`` keeps the paper's settings (remap by A′'s statistics, κ = 1, equal
-weights, plain copy, no vote): there the goal is the style's texture, not a filter's values.
+``stylize(method="analogy")`` is the paper's "artistic filter" set-up (texture by numbers):
+``A′`` = the style, ``A`` = its blurred luminance, ``B`` = the content's luminance, remapped by
+``A′``'s statistics; equal weights, the plain copy, no vote, full pyramid, and two choices that make
+it a transfer of the style's texture rather than a relighting of the content (issue 17, chosen on
+the ``tune`` style cases with ``benchmarks/studies/stylize_analogy.py``): full-colour synthesis
+(``color="copy"``: ``B′`` copies the style's RGB at the source map, the style's colours and
+texture together) with the paper's coherence ``kappa=1``. Stronger coherence lowers the Gram
+distance further but loses the content: 2 tune cases (aqua × brick, grass), 128 px, Gram distance
+to the style: content 8.75 / 1.23, former defaults 4.86 / 2.92, copy with κ = 1 4.50 / 0.167,
+κ = 5 1.69 / 0.035, κ = 25 0.908 / 0.024; but the correlation of ``B′``'s luminance with the
+content's, on 4 tune cases (aqua, bridge × brick, meadow), falls from 0.46-0.85 at κ = 1 to
+0.11-0.73 at κ = 5 and -0.01-0.35 at κ = 25, and the pictures show only the style's texture
+there. With the former defaults (``color="yiq"``: the content's chroma) the Gram distance to the
+style fell only 1.1× on the benchmark's median, below matching colour statistics; held out (fig ×
+gravel, wood, moss, icons, 128 px; ``benchmarks/results/stylize_analogy_heldout_128.md``) the
+median drop is now 11.5× (2.4-35×), against 2.0× for matching colour statistics.
 
 Approximate search: PatchMatch instead of the paper's ANN/TSVQ
 -------------------------------------------------------------
@@ -165,7 +185,7 @@ _OPTIONS = (
            type=bool),
     Option("pm_iterations", 4, "PatchMatch iterations of the approximate search per level", type=int,
            low=1, high=50),
-    Option("filtered_weight", 0.3, "weight of the A′/B′ neighbourhoods against the A/B ones in the match",
+    Option("filtered_weight", 0.0, "weight of the A′/B′ neighbourhoods against the A/B ones in the match",
            type=float, low=0.0, high=100.0),
     Option("coarse_weight", 1.0, "weight of the coarser level's neighbourhoods in the match",
            type=float, low=0.0, high=100.0),
@@ -177,9 +197,10 @@ _OPTIONS = (
 )
 
 
-#: stylize(method="analogy") keeps the paper's settings (coherence κ = 1, the copy, no vote): its
-#: goal is the style's texture, not a filter's exact values.
-_STYLIZE_DEFAULTS = {"kappa": 1.0, "remap": True, "filtered_weight": 1.0, "transfer": "copy", "vote": False}
+#: stylize(method="analogy"): the paper's artistic filter: the style's colours copied at the source
+#: map, the paper's coherence, the copy, no vote (see the module docstring).
+_STYLIZE_DEFAULTS = {"kappa": 1.0, "remap": True, "filtered_weight": 1.0, "transfer": "copy", "vote": False,
+                     "color": "copy"}
 _STYLIZE_OPTIONS = tuple(
     dataclasses.replace(o, default=_STYLIZE_DEFAULTS[o.name]) if o.name in _STYLIZE_DEFAULTS else o
     for o in _OPTIONS
@@ -284,7 +305,9 @@ def analogy_stylize(
     deviation: the blur shrinks A's σ, and the paper's map (by A's σ) would stretch the style's
     contrast by that ratio and saturate the result (measured on the benchmark's 8 style cases at
     128 px: median Gram distance to the style 10.8 with A's statistics, 3.8 with A′'s, 8.1 for
-    the unchanged content).
+    the unchanged content). By default ``B′`` is synthesised in full colour (``color="copy"``: the
+    style's RGB at the source map) with the paper's coherence ``kappa=1``;
+    ``color="yiq"`` keeps the content's chroma (a luminance-only filter).
 
     Parameters
     ----------
