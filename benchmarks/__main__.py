@@ -6,8 +6,8 @@
         [--threads N] [--methods M ...]
         [--sizes N ...] [--images NAME ...] [--variants V ...] [--device cpu|cuda ...]
         [--out DIR] [--resume] [--repeats N] [--budget S] [--max-row-s S]
-        [--option METHOD.NAME=VALUE ...] [--no-firstcall] [--no-peers] [--no-metrics]
-        [--no-progress] [--list]
+        [--option METHOD.NAME=VALUE ...] [--cases ID ...] [--no-warmup] [--no-firstcall]
+        [--no-peers] [--no-metrics] [--no-progress] [--list]
     python -m benchmarks report --out DIR [--readme benchmarks/README.md]
         # rebuild summary.md, plots and grids from the CSVs (and README's "Which method when")
     python -m benchmarks corpus [--split tune|heldout] [--export DIR]   # the photo corpus
@@ -70,6 +70,13 @@ def build_parser() -> argparse.ArgumentParser:
                    help="skip (and say so) a method at a size where one call is expected to take "
                         "more than S seconds, extrapolated ∝ pixels from smaller sizes (quick "
                         "default 20)")
+    p.add_argument("--cases", nargs="+", metavar="ID",
+                   help="run only these cases (ids <image>-<variant>-<size>, e.g. fig-box-256): a "
+                        "fixed subset for slow rows")
+    p.add_argument("--no-warmup", dest="warmup", action="store_false",
+                   help="no untimed warm-up call per candidate (for rows of minutes per call, where "
+                        "it would double the cost): the first timed call then includes the one-time "
+                        "costs (JIT, weights)")
     p.add_argument("--option", action="append", default=[], metavar="METHOD.NAME=VALUE",
                    help="set a method option for this run (repeatable), e.g. dip.iterations=200")
     p.add_argument("--no-firstcall", dest="firstcall", action="store_false",
@@ -111,8 +118,10 @@ def _list(tasks: list[str], cfg: Any) -> None:
             print(f"kernels: {', '.join(discover()) or 'no benchmarks/speed/speed_*.py module'}")
             continue
         images, variants = cfg.for_task(t)
-        cases = build_cases(t, quick=cfg.quick, images=images, variants=variants, sizes=cfg.sizes,
-                            split=cfg.split)
+        from .suite.runner import select_cases
+
+        cases = select_cases(build_cases(t, quick=cfg.quick, images=images, variants=variants,
+                                         sizes=cfg.sizes, split=cfg.split), cfg.cases)
         cands = build_candidates(t, quick=cfg.quick, names=cfg.methods,
                                  option_overrides=cfg.option_overrides, peers=cfg.peers)
         from .suite.runner import VARIANT
@@ -390,7 +399,20 @@ def _main(args: argparse.Namespace, argv: list[str]) -> int:
         repeats=args.repeats, budget_s=args.budget, max_row_s=args.max_row_s, resume=args.resume,
         firstcall=args.firstcall, metrics=args.metrics, peers=args.peers, progress=args.progress,
         option_overrides=overrides, option_args=tuple(args.option),
+        cases=tuple(args.cases) if args.cases else None, warmup=args.warmup,
     )
+    if cfg.cases:  # every id must name a case of one of the tasks
+        from .suite.cases import build_cases
+        from .suite.runner import select_cases
+
+        every = [c for t in tasks if t != "kernels" for c in build_cases(
+            t, quick=cfg.quick, images=cfg.for_task(t)[0], variants=cfg.for_task(t)[1],
+            sizes=cfg.sizes, split=cfg.split)]
+        try:
+            select_cases(every, cfg.cases, strict=True)
+        except ValueError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
     if args.list:
         _list(tasks, cfg)
         return 0

