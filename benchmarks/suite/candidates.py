@@ -66,6 +66,13 @@ BENCH_OPTIONS: dict[tuple[str, str], dict[str, dict[str, Any]]] = {
     ("stylize", "gatys"): {"full": {"iterations": 100}, "quick": {"iterations": 10}},
 }
 
+#: Further rows of a registered method at fixed non-default options, each a candidate of its own
+#: (so reports never pool it with the method's default row): name -> (imgkit task, method,
+#: options). Listed only when the method is registered and declares every option.
+METHOD_VARIANTS: dict[str, tuple[str, str, dict[str, Any]]] = {
+    "patchmatch_network": ("inpaint", "patchmatch", {"init": "network"}),
+}
+
 #: Deep methods with an ``iterations`` option that :data:`BENCH_OPTIONS` does not list run at most
 #: this many iterations (their default when smaller).
 DEEP_ITERATION_CAP = {"full": 300, "quick": 20}
@@ -193,22 +200,28 @@ def _bench_options(spec: Any, mode: str, user: dict[str, str]) -> tuple[dict, di
     return opts, overrides, None
 
 
-def _method_candidate(spec: Any, task: str, mode: str, user: dict[str, str]) -> Candidate:
+def _method_candidate(spec: Any, task: str, mode: str, user: dict[str, str], *,
+                      variant: str | None = None) -> Candidate:
     import imgkit
 
     door = {"inpaint": imgkit.inpaint, "style": imgkit.stylize, "analogy": imgkit.analogy}[task]
-    opts, overrides, err = _bench_options(spec, mode, user)
-    name = spec.name
+    fixed = METHOD_VARIANTS[variant][2] if variant else {}
+    opts, overrides, err = _bench_options(spec, mode, {**{k: str(v) for k, v in fixed.items()}, **user})
+    name = variant or spec.name
+    method = spec.name
+    summary = spec.summary
+    if variant:
+        summary += "; " + ", ".join(f"{k}={v!r}" for k, v in fixed.items())
 
     def run(arrays: dict[str, np.ndarray], seed: int, device: str) -> tuple[np.ndarray, str]:
-        out, info = door(*_task_args(task, arrays), method=name, device=device, seed=seed,
+        out, info = door(*_task_args(task, arrays), method=method, device=device, seed=seed,
                          return_info=True, **opts)
         return out, info.device
 
     missing = spec.missing()
     return Candidate(
         name=name, task=task, kind="method", family=spec.family, devices=tuple(spec.devices),
-        summary=spec.summary, options=opts, overrides=overrides, run=run,
+        summary=summary, options=opts, overrides=overrides, run=run,
         unavailable=err or (f"not installed: {missing}" if missing else None),
     )
 
@@ -488,8 +501,10 @@ def build_candidates(
 
     mode = "quick" if quick else "full"
     user = option_overrides or {}
-    out = [_method_candidate(spec, task, mode, user.get(spec.name, {}))
-           for spec in imgkit.list_methods(IMGKIT_TASK[task])]
+    specs = list(imgkit.list_methods(IMGKIT_TASK[task]))
+    out = [_method_candidate(spec, task, mode, user.get(spec.name, {})) for spec in specs]
+    out += [_method_candidate(spec, task, mode, user.get(v, {}), variant=v)
+            for v in _variants(task, specs) for spec in specs if spec.name == METHOD_VARIANTS[v][1]]
     if peers and task == "inpaint":
         out += [*_pypatchmatch_candidates(), _resynthesizer_candidate(), _exemplar_candidate()]
     if peers and task == "style":
@@ -503,11 +518,23 @@ def build_candidates(
     return out
 
 
+def _variants(task: str, specs: Sequence[Any]) -> list[str]:
+    """The :data:`METHOD_VARIANTS` of ``task`` whose method is registered and declares the options."""
+    by = {s.name: s for s in specs}
+    out = []
+    for v, (t, method, opts) in METHOD_VARIANTS.items():
+        spec = by.get(method)
+        if t == IMGKIT_TASK[task] and spec is not None and set(opts) <= {o.name for o in spec.options}:
+            out.append(v)
+    return out
+
+
 def all_candidate_names(task: str) -> list[str]:
     """Names :func:`build_candidates` knows for ``task`` (for ``--methods`` checks)."""
     import imgkit
 
-    names = [s.name for s in imgkit.list_methods(IMGKIT_TASK[task])]
+    specs = list(imgkit.list_methods(IMGKIT_TASK[task]))
+    names = [s.name for s in specs] + _variants(task, specs)
     if task == "inpaint":
         names += ["pypatchmatch", "pypatchmatch_r3", "pypatchmatch_r7", "resynthesizer",
                   "exemplar_based_inpainting", "mean_fill"]
