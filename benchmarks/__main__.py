@@ -11,7 +11,8 @@
     python -m benchmarks report --out DIR [--readme benchmarks/README.md]
         # rebuild summary.md, plots and grids from the CSVs (and README's "Which method when")
     python -m benchmarks corpus [--split tune|heldout] [--export DIR]   # the photo corpus
-    python -m benchmarks merge --out DIR FROM ...   # add other runs' rows (separate processes)
+    python -m benchmarks merge --out DIR FROM ... [--ignore-options] [--readme FILE]
+        # add other runs' rows (separate processes)
 
 Writes into ``--out`` (default ``benchmarks/results/quick`` or ``benchmarks/results/full``):
 ``<task>.csv`` (one row per case × method × device), ``firstcall.csv``, ``kernels.csv``,
@@ -278,12 +279,16 @@ def main(argv: list[str] | None = None) -> int:
         return _main(args, argv)
 
 
-def merge(into: Path, sources: list[Path]) -> dict[str, int]:
+def merge(into: Path, sources: list[Path], *, ignore_options: bool = False) -> dict[str, int]:
     """Add the rows of other output folders (runs made in separate processes, e.g. a slow peer run
     beside the main run) to ``into``: per task CSV, rows whose (case, method, device, options) are
     not in ``into`` yet; ``firstcall.csv`` likewise per (task, method, device, size); ``meta.json``
     gains the sources' per-task records (``runs`` as "merged from", candidates, cases, threads,
-    metrics not available). Returns the number of rows added per file. The report is not rebuilt.
+    metrics not available); the sources' saved outputs (``images/``, behind the grids) are copied
+    where ``into`` lacks them. Returns the number of rows (images) added per file. The report is
+    not rebuilt. With ``ignore_options`` a task row is added only if its (case, method, device)
+    is not in ``into`` with any options (rows of an earlier run whose method's option list grew
+    since, with the same output).
     """
     from .suite.runner import FIRSTCALL_COLUMNS, columns
 
@@ -293,8 +298,8 @@ def merge(into: Path, sources: list[Path]) -> dict[str, int]:
     meta: dict[str, Any] = json.loads(meta_path.read_text()) if meta_path.exists() else {}
     for src in sources:
         smeta = json.loads((src / "meta.json").read_text()) if (src / "meta.json").exists() else {}
-        files = [(f"{t}.csv", columns(t), ("case", "method", "device", "options"))
-                 for t in TASKS if t != "kernels"]
+        task_key = ("case", "method", "device") if ignore_options else ("case", "method", "device", "options")
+        files = [(f"{t}.csv", columns(t), task_key) for t in TASKS if t != "kernels"]
         files.append(("firstcall.csv", FIRSTCALL_COLUMNS, ("task", "method", "device", "size")))
         from .suite.kernels import KERNEL_COLUMNS
 
@@ -315,6 +320,15 @@ def merge(into: Path, sources: list[Path]) -> dict[str, int]:
                 w.writeheader()
                 w.writerows(old + fresh)
             added[f"{src.name}/{name}"] = len(fresh)
+        n_img = 0
+        for f in sorted((src / "images").rglob("*.png")) if (src / "images").is_dir() else ():
+            dest = into / f.relative_to(src)  # the outputs behind the grids: add the missing ones
+            if not dest.exists():
+                dest.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(f, dest)
+                n_img += 1
+        if n_img:
+            added[f"{src.name}/images"] = n_img
         for k, v in smeta.items():
             if k == "runs":
                 for task, rec in v.items():
@@ -347,6 +361,9 @@ def merge_main(argv: list[str]) -> int:
     ap.add_argument("--out", type=Path, required=True, help="the folder that receives the rows")
     ap.add_argument("sources", type=Path, nargs="+", help="output folders of other runs")
     ap.add_argument("--readme", type=Path, help="also regenerate this README's generated block")
+    ap.add_argument("--ignore-options", action="store_true",
+                    help="skip a source row when --out has its case, method and device with any "
+                         "options (e.g. an earlier run's rows, made when the method had fewer options)")
     args = ap.parse_args(argv)
     missing = [str(s) for s in args.sources
                if not any((s / f).exists() for f in ("meta.json", *(f"{t}.csv" for t in TASKS)))]
@@ -355,7 +372,7 @@ def merge_main(argv: list[str]) -> int:
               file=sys.stderr)
         return 2
     with _OutLock(args.out):
-        for k, n in merge(args.out, args.sources).items():
+        for k, n in merge(args.out, args.sources, ignore_options=args.ignore_options).items():
             print(f"{k}: {n} rows added")
     return _report(argparse.Namespace(out=args.out, quick=False, readme=args.readme))
 

@@ -826,10 +826,25 @@ def test_merge_adds_rows_of_separate_runs(tmp_path):
     assert bench_main(["merge", "--out", str(tmp_path / "main"), str(tmp_path / "slow")]) == 0
     _, rows = _csv(tmp_path / "main" / "inpaint.csv")
     assert sorted((r["method"], r["mask"]) for r in rows) == [("a", "blobs"), ("a", "box"), ("b", "box")]
+    # the outputs behind the grids come along, so a merged grid shows every candidate
+    assert (tmp_path / "slow" / "images" / "inpaint" / "astronaut-box-32" / "b__cpu.png").exists()
+    assert (tmp_path / "main" / "images" / "inpaint" / "astronaut-box-32" / "b__cpu.png").exists()
     assert bench_main(["merge", "--out", str(tmp_path / "main"), str(tmp_path / "slow")]) == 0
     assert len(_csv(tmp_path / "main" / "inpaint.csv")[1]) == 3  # merging twice adds nothing
     assert "merged from" in (tmp_path / "main" / "summary.md").read_text()
     assert bench_main(["merge", "--out", str(tmp_path / "main"), str(tmp_path / "nothing")]) == 2
+    # an earlier run of the same method with another options string: added unless --ignore-options
+    cols, slow = _csv(tmp_path / "slow" / "inpaint.csv")
+    (tmp_path / "early").mkdir()
+    with open(tmp_path / "early" / "inpaint.csv", "w", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=cols)
+        w.writeheader()
+        w.writerows([dict(r, options='{"old": 1}') for r in slow])
+    assert bench_main(["merge", "--ignore-options", "--out", str(tmp_path / "main"),
+                       str(tmp_path / "early")]) == 0
+    assert len(_csv(tmp_path / "main" / "inpaint.csv")[1]) == 3
+    assert bench_main(["merge", "--out", str(tmp_path / "main"), str(tmp_path / "early")]) == 0
+    assert len(_csv(tmp_path / "main" / "inpaint.csv")[1]) == 4
 
 
 def test_reference_lpips_matches_imgkit_lpips():
