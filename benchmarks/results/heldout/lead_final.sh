@@ -46,10 +46,14 @@ mkdir -p "$LOGS"
 ) > "$LOGS/lead_1.log" 2>&1 &
 P1=$!
 # process 2: inpainting on the other 8 photos (first calls measured by process 1), then the
-# hertzmann analogies
+# hertzmann analogies, then the analogy baselines' cases the earlier run did not reach (--resume
+# of its folder: the 256 px cases; one timed call each, they are references)
 ( $PY -m benchmarks inpaint "${COMMON[@]}" --sizes 256 --images "${B[@]}" --methods "${M[@]}" \
       --no-firstcall --out $R/heldout_lead_b \
   && $PY -m benchmarks analogy "${COMMON[@]}" --methods hertzmann --out $R/heldout_lead_analogy \
+  && $PY -m benchmarks analogy --split heldout --threads 1 --repeats 1 --budget 0 --no-progress \
+         --no-firstcall --resume --methods identity naive_patch naive_patch_rgb lut \
+         --out $R/heldout_analogy_base \
   && if (( SLOW )); then $PY -m benchmarks inpaint "${COMMON[@]}" "${SLOWOPTS[@]}" --methods fsr_best \
                              --out $R/heldout_lead_fsr; fi
 ) > "$LOGS/lead_2.log" 2>&1 &
@@ -66,5 +70,6 @@ SLOWDIRS=()
 (( SLOW )) && SLOWDIRS=($R/heldout_lead_dip $R/heldout_lead_fsr)
 # fsr_best rows already in heldout (same case and method, an earlier run) are kept: --ignore-options
 $PY -m benchmarks merge --ignore-options --out $R/heldout $R/heldout_lead_a $R/heldout_lead_b \
-    $R/heldout_lead_style $R/heldout_lead_analogy "${SLOWDIRS[@]}" --readme benchmarks/README.md
+    $R/heldout_lead_style $R/heldout_lead_analogy $R/heldout_analogy_base "${SLOWDIRS[@]}" \
+    --readme benchmarks/README.md
 echo "now: look at $R/heldout/grids/*.png, fill the README slots (RUNS.md, 'Final rows'), commit"
