@@ -6,12 +6,13 @@
         [--threads N] [--methods M ...]
         [--sizes N ...] [--images NAME ...] [--variants V ...] [--device cpu|cuda ...]
         [--out DIR] [--resume] [--repeats N] [--budget S] [--max-row-s S]
-        [--option METHOD.NAME=VALUE ...] [--no-firstcall] [--no-peers] [--no-metrics]
-        [--no-progress] [--list]
+        [--option METHOD.NAME=VALUE ...] [--cases ID ...] [--no-warmup] [--no-firstcall]
+        [--no-peers] [--no-metrics] [--no-progress] [--list]
     python -m benchmarks report --out DIR [--readme benchmarks/README.md]
         # rebuild summary.md, plots and grids from the CSVs (and README's "Which method when")
     python -m benchmarks corpus [--split tune|heldout] [--export DIR]   # the photo corpus
-    python -m benchmarks merge --out DIR FROM ...   # add other runs' rows (separate processes)
+    python -m benchmarks merge --out DIR FROM ... [--ignore-options] [--readme FILE]
+        # add other runs' rows (separate processes)
 
 Writes into ``--out`` (default ``benchmarks/results/quick`` or ``benchmarks/results/full``):
 ``<task>.csv`` (one row per case × method × device), ``firstcall.csv``, ``kernels.csv``,
@@ -70,6 +71,13 @@ def build_parser() -> argparse.ArgumentParser:
                    help="skip (and say so) a method at a size where one call is expected to take "
                         "more than S seconds, extrapolated ∝ pixels from smaller sizes (quick "
                         "default 20)")
+    p.add_argument("--cases", nargs="+", metavar="ID",
+                   help="run only these cases (ids <image>-<variant>-<size>, e.g. fig-box-256): a "
+                        "fixed subset for slow rows")
+    p.add_argument("--no-warmup", dest="warmup", action="store_false",
+                   help="no untimed warm-up call per candidate (for rows of minutes per call, where "
+                        "it would double the cost): the first timed call then includes the one-time "
+                        "costs (JIT, weights)")
     p.add_argument("--option", action="append", default=[], metavar="METHOD.NAME=VALUE",
                    help="set a method option for this run (repeatable), e.g. dip.iterations=200")
     p.add_argument("--no-firstcall", dest="firstcall", action="store_false",
@@ -111,8 +119,10 @@ def _list(tasks: list[str], cfg: Any) -> None:
             print(f"kernels: {', '.join(discover()) or 'no benchmarks/speed/speed_*.py module'}")
             continue
         images, variants = cfg.for_task(t)
-        cases = build_cases(t, quick=cfg.quick, images=images, variants=variants, sizes=cfg.sizes,
-                            split=cfg.split)
+        from .suite.runner import select_cases
+
+        cases = select_cases(build_cases(t, quick=cfg.quick, images=images, variants=variants,
+                                         sizes=cfg.sizes, split=cfg.split), cfg.cases)
         cands = build_candidates(t, quick=cfg.quick, names=cfg.methods,
                                  option_overrides=cfg.option_overrides, peers=cfg.peers)
         from .suite.runner import VARIANT
@@ -269,12 +279,16 @@ def main(argv: list[str] | None = None) -> int:
         return _main(args, argv)
 
 
-def merge(into: Path, sources: list[Path]) -> dict[str, int]:
+def merge(into: Path, sources: list[Path], *, ignore_options: bool = False) -> dict[str, int]:
     """Add the rows of other output folders (runs made in separate processes, e.g. a slow peer run
     beside the main run) to ``into``: per task CSV, rows whose (case, method, device, options) are
     not in ``into`` yet; ``firstcall.csv`` likewise per (task, method, device, size); ``meta.json``
     gains the sources' per-task records (``runs`` as "merged from", candidates, cases, threads,
-    metrics not available). Returns the number of rows added per file. The report is not rebuilt.
+    metrics not available); the sources' saved outputs (``images/``, behind the grids) are copied
+    where ``into`` lacks them. Returns the number of rows (images) added per file. The report is
+    not rebuilt. With ``ignore_options`` a task row is added only if its (case, method, device)
+    is not in ``into`` with any options (rows of an earlier run whose method's option list grew
+    since, with the same output).
     """
     from .suite.runner import FIRSTCALL_COLUMNS, columns
 
@@ -284,8 +298,8 @@ def merge(into: Path, sources: list[Path]) -> dict[str, int]:
     meta: dict[str, Any] = json.loads(meta_path.read_text()) if meta_path.exists() else {}
     for src in sources:
         smeta = json.loads((src / "meta.json").read_text()) if (src / "meta.json").exists() else {}
-        files = [(f"{t}.csv", columns(t), ("case", "method", "device", "options"))
-                 for t in TASKS if t != "kernels"]
+        task_key = ("case", "method", "device") if ignore_options else ("case", "method", "device", "options")
+        files = [(f"{t}.csv", columns(t), task_key) for t in TASKS if t != "kernels"]
         files.append(("firstcall.csv", FIRSTCALL_COLUMNS, ("task", "method", "device", "size")))
         from .suite.kernels import KERNEL_COLUMNS
 
@@ -306,6 +320,15 @@ def merge(into: Path, sources: list[Path]) -> dict[str, int]:
                 w.writeheader()
                 w.writerows(old + fresh)
             added[f"{src.name}/{name}"] = len(fresh)
+        n_img = 0
+        for f in sorted((src / "images").rglob("*.png")) if (src / "images").is_dir() else ():
+            dest = into / f.relative_to(src)  # the outputs behind the grids: add the missing ones
+            if not dest.exists():
+                dest.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(f, dest)
+                n_img += 1
+        if n_img:
+            added[f"{src.name}/images"] = n_img
         for k, v in smeta.items():
             if k == "runs":
                 for task, rec in v.items():
@@ -338,6 +361,9 @@ def merge_main(argv: list[str]) -> int:
     ap.add_argument("--out", type=Path, required=True, help="the folder that receives the rows")
     ap.add_argument("sources", type=Path, nargs="+", help="output folders of other runs")
     ap.add_argument("--readme", type=Path, help="also regenerate this README's generated block")
+    ap.add_argument("--ignore-options", action="store_true",
+                    help="skip a source row when --out has its case, method and device with any "
+                         "options (e.g. an earlier run's rows, made when the method had fewer options)")
     args = ap.parse_args(argv)
     missing = [str(s) for s in args.sources
                if not any((s / f).exists() for f in ("meta.json", *(f"{t}.csv" for t in TASKS)))]
@@ -346,7 +372,7 @@ def merge_main(argv: list[str]) -> int:
               file=sys.stderr)
         return 2
     with _OutLock(args.out):
-        for k, n in merge(args.out, args.sources).items():
+        for k, n in merge(args.out, args.sources, ignore_options=args.ignore_options).items():
             print(f"{k}: {n} rows added")
     return _report(argparse.Namespace(out=args.out, quick=False, readme=args.readme))
 
@@ -390,7 +416,20 @@ def _main(args: argparse.Namespace, argv: list[str]) -> int:
         repeats=args.repeats, budget_s=args.budget, max_row_s=args.max_row_s, resume=args.resume,
         firstcall=args.firstcall, metrics=args.metrics, peers=args.peers, progress=args.progress,
         option_overrides=overrides, option_args=tuple(args.option),
+        cases=tuple(args.cases) if args.cases else None, warmup=args.warmup,
     )
+    if cfg.cases:  # every id must name a case of one of the tasks
+        from .suite.cases import build_cases
+        from .suite.runner import select_cases
+
+        every = [c for t in tasks if t != "kernels" for c in build_cases(
+            t, quick=cfg.quick, images=cfg.for_task(t)[0], variants=cfg.for_task(t)[1],
+            sizes=cfg.sizes, split=cfg.split)]
+        try:
+            select_cases(every, cfg.cases, strict=True)
+        except ValueError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
     if args.list:
         _list(tasks, cfg)
         return 0

