@@ -61,6 +61,14 @@ OPTIONS: dict[str, dict[str, Any]] = {
 #: Registered methods without a digest, and why.
 EXCLUDED: dict[str, str] = {}
 
+#: On another CPU the output's mean must stay within 0.02 of the recorded one, except for these
+#: methods, whose arithmetic itself depends on the instruction set (with the reason).
+CROSS_PLATFORM_MEAN_TOL: dict[str, tuple[float, str]] = {
+    "arbitrary": (0.06, "onnxruntime runs the int8 transformer with AVX-512 VNNI where the CPU has "
+                        "it and with AVX2 u8s8 products (16-bit saturating sums) where it does not: "
+                        "mean 0.412 on znver5, 0.373 on znver3 for the digest case"),
+}
+
 #: Packages whose versions decide the floating-point bytes.
 PACKAGES = ("numpy", "numba", "llvmlite", "scipy", "scikit-image", "opencv-contrib-python-headless",
             "torch", "onnxruntime")

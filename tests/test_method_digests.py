@@ -49,4 +49,5 @@ def test_same_bytes_as_recorded(task, name, tmp_path):
         # same call twice must still give the same bytes, and the result stay near the recorded one
         again = md.run_case(name, task, tmp_path)
         assert md.digest(out) == md.digest(again), f"{key}: two runs with the same seed differ"
-        assert abs(float(out.mean()) - want["mean"]) < 0.02, (key, float(out.mean()), want["mean"])
+        tol = md.CROSS_PLATFORM_MEAN_TOL.get(name, (0.02, ""))[0]
+        assert abs(float(out.mean()) - want["mean"]) < tol, (key, float(out.mean()), want["mean"])
