@@ -16,12 +16,12 @@ from ._checks import check_callback as _check_callback
 from ._checks import check_flag as _check_flag
 from ._checks import check_progress as _check_progress
 from ._checks import check_seed as _check_seed
-from ._image import ImageMeta, as_float_image, as_mask, is_cupy, restore_image, to_gray, to_rgb
-from ._xp import to_numpy
+from ._image import ImageMeta, as_float_image, as_mask, restore_image, to_gray, to_rgb
+from ._xp import is_cupy, to_numpy, to_xp
 from .context import Info, RunContext
 from .device import array_module, resolve_device
 from .errors import InvalidImageError, NoSourceError
-from .registry import REGION_OPTIONS, MethodSpec, get_method
+from .registry import DEFAULT_METHODS, REGION_OPTIONS, MethodSpec, get_method
 
 __all__ = ["analogy", "inpaint", "stylize"]
 
@@ -60,12 +60,6 @@ def _prepare(
     return ctx, opts, return_info
 
 
-def _to_xp(x: Any, xp: Any) -> Any:
-    if xp is np:
-        return x.get() if is_cupy(x) else x
-    return xp.asarray(x)
-
-
 def _finish(
     spec: MethodSpec,
     ctx: RunContext,
@@ -85,7 +79,7 @@ def _finish(
 def inpaint(
     image: Any,
     mask: Any,
-    method: str = "criminisi",
+    method: str = DEFAULT_METHODS["inpaint"],
     *,
     device: str = "auto",
     seed: int | None = None,
@@ -188,7 +182,7 @@ def _inpaint_regions(spec: MethodSpec, ctx: RunContext, img: Any, hole: Any, opt
 
     xp = ctx.xp
     H, W = hole.shape
-    img = _to_xp(img, xp)  # on the method's device (the door's own copy: filled in place below)
+    img = to_xp(img, xp)  # on the method's device (the door's own copy: filled in place below)
     hole_h = to_numpy(hole)
     work = dilate(hole_h, mask_dilate)        # the hole the caller wants filled
     fill = dilate(work, mask_feather)         # what the method fills (work + feather band)
@@ -214,7 +208,7 @@ def _inpaint_regions(spec: MethodSpec, ctx: RunContext, img: Any, hole: Any, opt
         crop_opts = {k: (v[win] if k in per_pixel else v) for k, v in opts.items()}
         img_c = img if full else xp.ascontiguousarray(img[win])
         try:
-            res, inf = spec.func(_to_xp(img_c, xp), _to_xp(fill_c, xp), ctx=ctx, **crop_opts)
+            res, inf = spec.func(to_xp(img_c, xp), to_xp(fill_c, xp), ctx=ctx, **crop_opts)
         except NoSourceError:
             if full:
                 raise
@@ -258,7 +252,7 @@ def _restore_colour(out: Any, alpha: Any, meta: ImageMeta) -> Any:
 def stylize(
     content: Any,
     style: Any = None,
-    method: str = "gatys",
+    method: str = DEFAULT_METHODS["stylize"],
     *,
     device: str = "auto",
     seed: int | None = None,
@@ -298,7 +292,7 @@ def stylize(
     t0 = time.perf_counter()
     xp = ctx.xp
     out, info = spec.func(
-        _to_xp(to_rgb(img), xp), [_to_xp(s, xp) for s in styles], ctx=ctx, **opts
+        to_xp(to_rgb(img), xp), [to_xp(s, xp) for s in styles], ctx=ctx, **opts
     )
     result = _restore_colour(out, alpha, meta)
     if return_info:
@@ -310,7 +304,7 @@ def analogy(
     a: Any,
     a_prime: Any,
     b: Any,
-    method: str = "hertzmann",
+    method: str = DEFAULT_METHODS["analogy"],
     *,
     device: str = "auto",
     seed: int | None = None,
@@ -355,7 +349,7 @@ def analogy(
     t0 = time.perf_counter()
     xp = ctx.xp
     out, info = spec.func(
-        _to_xp(to_rgb(a_img), xp), _to_xp(to_rgb(ap_img), xp), _to_xp(to_rgb(b_img), xp),
+        to_xp(to_rgb(a_img), xp), to_xp(to_rgb(ap_img), xp), to_xp(to_rgb(b_img), xp),
         ctx=ctx, **opts,
     )
     result = _restore_colour(out, alpha, meta)
