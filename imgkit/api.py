@@ -249,6 +249,22 @@ def _restore_colour(out: Any, alpha: Any, meta: ImageMeta) -> Any:
     return restore_image(out, alpha, meta)
 
 
+def _run_rgb(spec: MethodSpec, inputs: list[Any], alpha: Any, meta: ImageMeta, options: dict[str, Any],
+             **door: Any) -> Any:
+    """What :func:`stylize` and :func:`analogy` share: check the options, run the method on its
+    RGB inputs moved to ``ctx.xp`` (an input that is a list: each of its images), and give the
+    result the layout of the input (``meta``, ``alpha``), with the info record if asked."""
+    ctx, opts, return_info = _prepare(spec, options, **door)
+    t0 = time.perf_counter()
+    xp = ctx.xp
+    args = [[to_xp(s, xp) for s in x] if isinstance(x, list) else to_xp(x, xp) for x in inputs]
+    out, info = spec.func(*args, ctx=ctx, **opts)
+    result = _restore_colour(out, alpha, meta)
+    if return_info:
+        return result, _finish(spec, ctx, opts, info, t0)
+    return result
+
+
 def stylize(
     content: Any,
     style: Any = None,
@@ -285,19 +301,8 @@ def stylize(
     img, alpha, meta = as_float_image(content, "content")
     styles = [] if style is None else _style_inputs(style)
     on_gpu = meta.on_gpu or any(is_cupy(s) for s in styles)
-    ctx, opts, return_info = _prepare(
-        spec, options, device=device, seed=seed, progress=progress,
-        return_info=return_info, callback=callback, on_gpu=on_gpu,
-    )
-    t0 = time.perf_counter()
-    xp = ctx.xp
-    out, info = spec.func(
-        to_xp(to_rgb(img), xp), [to_xp(s, xp) for s in styles], ctx=ctx, **opts
-    )
-    result = _restore_colour(out, alpha, meta)
-    if return_info:
-        return result, _finish(spec, ctx, opts, info, t0)
-    return result
+    return _run_rgb(spec, [to_rgb(img), styles], alpha, meta, options, on_gpu=on_gpu, device=device,
+                    seed=seed, progress=progress, return_info=return_info, callback=callback)
 
 
 def analogy(
@@ -342,17 +347,6 @@ def analogy(
         )
     b_img, alpha, meta = as_float_image(b, "b")
     on_gpu = meta.on_gpu or a_meta.on_gpu or ap_meta.on_gpu
-    ctx, opts, return_info = _prepare(
-        spec, options, device=device, seed=seed, progress=progress,
-        return_info=return_info, callback=callback, on_gpu=on_gpu,
-    )
-    t0 = time.perf_counter()
-    xp = ctx.xp
-    out, info = spec.func(
-        to_xp(to_rgb(a_img), xp), to_xp(to_rgb(ap_img), xp), to_xp(to_rgb(b_img), xp),
-        ctx=ctx, **opts,
-    )
-    result = _restore_colour(out, alpha, meta)
-    if return_info:
-        return result, _finish(spec, ctx, opts, info, t0)
-    return result
+    return _run_rgb(spec, [to_rgb(a_img), to_rgb(ap_img), to_rgb(b_img)], alpha, meta, options,
+                    on_gpu=on_gpu, device=device, seed=seed, progress=progress,
+                    return_info=return_info, callback=callback)

@@ -95,12 +95,13 @@ from typing import Any
 
 import numpy as np
 
+from .._checks import check_patch_fits
 from .._color import lab_to_rgb, rgb_to_lab
 from .._image import as_mask
 from .._pyramid import binomial5, blur, downsample, resize
 from .._xp import to_numpy
 from ..context import Info
-from ..errors import InvalidImageError, NoSourceError
+from ..errors import NoSourceError
 from ..registry import Option, register
 
 __all__ = ["PatchMatchInfo", "patchmatch_inpaint"]
@@ -417,11 +418,7 @@ def patchmatch_inpaint(image, mask, *, ctx, patch_size, levels, min_size, em_ite
     H, W, C = image.shape
     P = int(patch_size)
     half = P // 2
-    if H < P or W < P:
-        raise InvalidImageError(
-            f"image is {H}×{W}, smaller than patch_size={P}: no whole patch fits; use a larger "
-            f"image or a smaller patch_size"
-        )
+    check_patch_fits(H, W, P, "PatchMatch completion")
     usable = xp.ones((H, W), dtype=bool)
     if source_mask is not None:
         usable = xp.asarray(to_numpy(as_mask(source_mask, (H, W), "source_mask", "image")))
