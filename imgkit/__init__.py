@@ -13,45 +13,14 @@ from . import errors, inpainting, style  # noqa: F401  (subpackages first: see i
 from ._version import __version__
 from .api import analogy, inpaint, stylize
 from .context import Info
-from .errors import (
-    DeviceUnavailableError,
-    ImageFileError,
-    ImageFileNotFoundError,
-    ImageTooLargeError,
-    ImgkitError,
-    ImgkitWarning,
-    InvalidImageError,
-    InvalidMaskError,
-    InvalidOptionError,
-    MaskWarning,
-    MissingDependencyError,
-    NoSourceError,
-    UnknownMethodError,
-    WeightsFormatError,
-    WeightsNotFoundError,
-)
+from .errors import *  # noqa: F403  (every class of errors.__all__, listed below)
 from .io import ImageMetadata, load_image, load_mask, save_image
 from .nnf import nnf, nnf_to_rgb
 from .registry import get_method, list_methods
 
 __all__ = [
-    "DeviceUnavailableError",
-    "ImageFileError",
-    "ImageFileNotFoundError",
     "ImageMetadata",
-    "ImageTooLargeError",
-    "ImgkitError",
-    "ImgkitWarning",
     "Info",
-    "InvalidImageError",
-    "InvalidMaskError",
-    "InvalidOptionError",
-    "MaskWarning",
-    "MissingDependencyError",
-    "NoSourceError",
-    "UnknownMethodError",
-    "WeightsFormatError",
-    "WeightsNotFoundError",
     "__version__",
     "analogy",
     "get_method",
@@ -59,12 +28,13 @@ __all__ = [
     "list_methods",
     "load_image",
     "load_mask",
-    "metrics",
+    "metrics",  # noqa: F405  (a lazy submodule: __getattr__ below)
     "nnf",
     "nnf_to_rgb",
     "save_image",
     "stylize",
 ]
+__all__ += errors.__all__  # every exception and warning class, as imgkit.X
 
 
 def __getattr__(name: str):

@@ -13,9 +13,9 @@ from typing import Any
 
 import numpy as np
 
-from .errors import InvalidOptionError
+from .errors import InvalidImageError, InvalidOptionError
 
-__all__ = ["check_callback", "check_flag", "check_int", "check_progress", "check_seed"]
+__all__ = ["check_callback", "check_flag", "check_int", "check_patch_fits", "check_progress", "check_seed"]
 
 
 def check_seed(seed: Any) -> int:
@@ -61,3 +61,14 @@ def check_int(value: Any, name: str, lo: int, odd: bool = False) -> int:
         kind = "an odd integer" if odd else "an integer"
         raise InvalidOptionError(f"{name} must be {kind} ≥ {lo}; got {value!r}")
     return int(value)
+
+
+def check_patch_fits(H: int, W: int, patch_size: int, method: str) -> None:
+    """:class:`~imgkit.errors.InvalidImageError` unless a whole ``patch_size`` square patch fits in
+    an ``H`` × ``W`` image (patch-copying methods: criminisi, patchmatch)."""
+    p = int(patch_size)
+    if H < p or W < p:
+        raise InvalidImageError(
+            f"image is {H}×{W}, smaller than the patch (patch_size={p}): {method} copies whole "
+            f"{p}×{p} patches; use a smaller patch_size or a larger image"
+        )

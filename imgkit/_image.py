@@ -15,7 +15,9 @@ import numpy as np
 from ._xp import get_xp, is_cupy, to_numpy
 from .errors import InvalidImageError, InvalidMaskError
 
-__all__ = ["ImageMeta", "as_float_image", "as_mask", "is_cupy", "restore_image", "to_numpy"]
+__all__ = [
+    "ImageMeta", "as_float_image", "as_mask", "check_unit_float", "is_cupy", "restore_image", "to_numpy",
+]
 
 _FIX_DTYPE = (
     "convert it with skimage.util.img_as_float(image) or image.astype(np.float32) / max_value"
@@ -111,19 +113,9 @@ def as_float_image(image: Any, name: str = "image") -> tuple[Any, Any, ImageMeta
         )
     xp = get_xp(arr)
     if dtype.kind == "f":
-        finite = xp.isfinite(arr)
-        if not bool(finite.all()):
-            bad = int(arr.size - int(finite.sum()))
-            raise InvalidImageError(
-                f"{name} contains {bad} NaN or infinite value(s); replace them first, "
-                f"e.g. np.nan_to_num(image)"
-            )
-        lo, hi = float(arr.min()), float(arr.max())
-        if lo < 0.0 or hi > 1.0:
-            raise InvalidImageError(
-                f"{name} is float with values in [{lo:g}, {hi:g}]; float images must lie in "
-                f"[0, 1]: rescale (image / 255 for 0–255 data) or np.clip(image, 0, 1)"
-            )
+        check_unit_float(arr, name, InvalidImageError,
+                         "replace NaN with np.nan_to_num(image), rescale (image / 255 for 0–255 data) "
+                         "or np.clip(image, 0, 1)")
         out = arr.astype(np.float32, copy=True)
     else:
         out = arr.astype(np.float32)
@@ -200,6 +192,21 @@ def restore_image(out: Any, alpha: Any, meta: ImageMeta, *, clip: bool = True) -
     elif not meta.on_gpu and is_cupy(out):
         out = out.get()
     return out
+
+
+def check_unit_float(arr: Any, what: str, error: type[Exception], fix: str) -> None:
+    """Raise ``error`` (naming ``what``, ending with the hint ``fix``) unless the float array
+    ``arr`` (NumPy or CuPy) is finite with every value in [0, 1]: imgkit's float images."""
+    xp = get_xp(arr)
+    finite = xp.isfinite(arr)
+    if not bool(finite.all()):
+        bad = int(arr.size - int(finite.sum()))
+        raise error(f"{what} contains {bad} NaN or infinite value(s); float images must be finite "
+                    f"values in [0, 1]: {fix}")
+    lo, hi = float(arr.min()), float(arr.max())
+    if lo < 0.0 or hi > 1.0:
+        raise error(f"{what} is a float image with values in [{lo:g}, {hi:g}]; float images must lie "
+                    f"in [0, 1]: {fix}")
 
 
 _LUMA = (0.2125, 0.7154, 0.0721)  # ITU-R BT.709, as skimage.color.rgb2gray

@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from ._xp import is_cupy
+from ._xp import get_xp
 from .errors import InvalidImageError, InvalidOptionError
 
 __all__ = ["nnf_to_rgb"]
@@ -37,11 +37,8 @@ def nnf_to_rgb(offsets: Any, max_magnitude: float | None = None) -> Any:
     -------
     ndarray, float32, shape (H, W, 3), values in [0, 1]
     """
-    if is_cupy(offsets):
-        import cupy as xp
-    else:
-        xp = np
-        offsets = np.asarray(offsets)
+    xp = get_xp(offsets)
+    offsets = xp.asarray(offsets)
     if offsets.ndim != 3 or offsets.shape[2] != 2 or offsets.dtype.kind not in "iuf":
         raise InvalidImageError(
             f"offsets must be a numeric (H, W, 2) array of (dy, dx); got shape "

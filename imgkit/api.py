@@ -16,12 +16,12 @@ from ._checks import check_callback as _check_callback
 from ._checks import check_flag as _check_flag
 from ._checks import check_progress as _check_progress
 from ._checks import check_seed as _check_seed
-from ._image import ImageMeta, as_float_image, as_mask, is_cupy, restore_image, to_gray, to_rgb
-from ._xp import to_numpy
+from ._image import ImageMeta, as_float_image, as_mask, restore_image, to_gray, to_rgb
+from ._xp import is_cupy, to_numpy, to_xp
 from .context import Info, RunContext
 from .device import array_module, resolve_device
 from .errors import InvalidImageError, NoSourceError
-from .registry import REGION_OPTIONS, MethodSpec, get_method
+from .registry import DEFAULT_METHODS, REGION_OPTIONS, MethodSpec, get_method
 
 __all__ = ["analogy", "inpaint", "stylize"]
 
@@ -60,12 +60,6 @@ def _prepare(
     return ctx, opts, return_info
 
 
-def _to_xp(x: Any, xp: Any) -> Any:
-    if xp is np:
-        return x.get() if is_cupy(x) else x
-    return xp.asarray(x)
-
-
 def _finish(
     spec: MethodSpec,
     ctx: RunContext,
@@ -85,7 +79,7 @@ def _finish(
 def inpaint(
     image: Any,
     mask: Any,
-    method: str = "criminisi",
+    method: str = DEFAULT_METHODS["inpaint"],
     *,
     device: str = "auto",
     seed: int | None = None,
@@ -188,7 +182,7 @@ def _inpaint_regions(spec: MethodSpec, ctx: RunContext, img: Any, hole: Any, opt
 
     xp = ctx.xp
     H, W = hole.shape
-    img = _to_xp(img, xp)  # on the method's device (the door's own copy: filled in place below)
+    img = to_xp(img, xp)  # on the method's device (the door's own copy: filled in place below)
     hole_h = to_numpy(hole)
     work = dilate(hole_h, mask_dilate)        # the hole the caller wants filled
     fill = dilate(work, mask_feather)         # what the method fills (work + feather band)
@@ -214,7 +208,7 @@ def _inpaint_regions(spec: MethodSpec, ctx: RunContext, img: Any, hole: Any, opt
         crop_opts = {k: (v[win] if k in per_pixel else v) for k, v in opts.items()}
         img_c = img if full else xp.ascontiguousarray(img[win])
         try:
-            res, inf = spec.func(_to_xp(img_c, xp), _to_xp(fill_c, xp), ctx=ctx, **crop_opts)
+            res, inf = spec.func(to_xp(img_c, xp), to_xp(fill_c, xp), ctx=ctx, **crop_opts)
         except NoSourceError:
             if full:
                 raise
@@ -255,10 +249,26 @@ def _restore_colour(out: Any, alpha: Any, meta: ImageMeta) -> Any:
     return restore_image(out, alpha, meta)
 
 
+def _run_rgb(spec: MethodSpec, inputs: list[Any], alpha: Any, meta: ImageMeta, options: dict[str, Any],
+             **door: Any) -> Any:
+    """What :func:`stylize` and :func:`analogy` share: check the options, run the method on its
+    RGB inputs moved to ``ctx.xp`` (an input that is a list: each of its images), and give the
+    result the layout of the input (``meta``, ``alpha``), with the info record if asked."""
+    ctx, opts, return_info = _prepare(spec, options, **door)
+    t0 = time.perf_counter()
+    xp = ctx.xp
+    args = [[to_xp(s, xp) for s in x] if isinstance(x, list) else to_xp(x, xp) for x in inputs]
+    out, info = spec.func(*args, ctx=ctx, **opts)
+    result = _restore_colour(out, alpha, meta)
+    if return_info:
+        return result, _finish(spec, ctx, opts, info, t0)
+    return result
+
+
 def stylize(
     content: Any,
     style: Any = None,
-    method: str = "gatys",
+    method: str = DEFAULT_METHODS["stylize"],
     *,
     device: str = "auto",
     seed: int | None = None,
@@ -291,26 +301,15 @@ def stylize(
     img, alpha, meta = as_float_image(content, "content")
     styles = [] if style is None else _style_inputs(style)
     on_gpu = meta.on_gpu or any(is_cupy(s) for s in styles)
-    ctx, opts, return_info = _prepare(
-        spec, options, device=device, seed=seed, progress=progress,
-        return_info=return_info, callback=callback, on_gpu=on_gpu,
-    )
-    t0 = time.perf_counter()
-    xp = ctx.xp
-    out, info = spec.func(
-        _to_xp(to_rgb(img), xp), [_to_xp(s, xp) for s in styles], ctx=ctx, **opts
-    )
-    result = _restore_colour(out, alpha, meta)
-    if return_info:
-        return result, _finish(spec, ctx, opts, info, t0)
-    return result
+    return _run_rgb(spec, [to_rgb(img), styles], alpha, meta, options, on_gpu=on_gpu, device=device,
+                    seed=seed, progress=progress, return_info=return_info, callback=callback)
 
 
 def analogy(
     a: Any,
     a_prime: Any,
     b: Any,
-    method: str = "hertzmann",
+    method: str = DEFAULT_METHODS["analogy"],
     *,
     device: str = "auto",
     seed: int | None = None,
@@ -348,17 +347,6 @@ def analogy(
         )
     b_img, alpha, meta = as_float_image(b, "b")
     on_gpu = meta.on_gpu or a_meta.on_gpu or ap_meta.on_gpu
-    ctx, opts, return_info = _prepare(
-        spec, options, device=device, seed=seed, progress=progress,
-        return_info=return_info, callback=callback, on_gpu=on_gpu,
-    )
-    t0 = time.perf_counter()
-    xp = ctx.xp
-    out, info = spec.func(
-        _to_xp(to_rgb(a_img), xp), _to_xp(to_rgb(ap_img), xp), _to_xp(to_rgb(b_img), xp),
-        ctx=ctx, **opts,
-    )
-    result = _restore_colour(out, alpha, meta)
-    if return_info:
-        return result, _finish(spec, ctx, opts, info, t0)
-    return result
+    return _run_rgb(spec, [to_rgb(a_img), to_rgb(ap_img), to_rgb(b_img)], alpha, meta, options,
+                    on_gpu=on_gpu, device=device, seed=seed, progress=progress,
+                    return_info=return_info, callback=callback)

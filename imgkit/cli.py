@@ -32,30 +32,29 @@ import json
 import sys
 import warnings
 from pathlib import Path
-from typing import Any
 
 from . import __version__
-from .errors import ImageFileError, ImgkitError, ImgkitWarning, InvalidOptionError
+from ._cli_common import (
+    HANDLED,
+    Parser,
+    UsageError,
+    add_mask_arguments,
+    add_method_arguments,
+    exit_status,
+    parse_method_options,
+    progress_mode,
+    report_error,
+)
+from .errors import ImgkitWarning, InvalidOptionError
+from .registry import TASKS
 
-_TASK_COMMANDS = ("inpaint", "stylize", "analogy")
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # one line, no usage dump
-        raise _UsageError(f"{self.prog}: {message} (see {self.prog} --help)")
-
-
-class _UsageError(Exception):
-    pass
+__all__ = ["build_parser", "exit_status", "main"]
 
 
 def _common(p: argparse.ArgumentParser, task: str) -> None:
-    default = {"inpaint": "criminisi", "stylize": "gatys", "analogy": "hertzmann"}[task]
     p.add_argument("-o", "--output", required=True, type=Path,
                    help="output image file (.png, .jpg, .tif, ...); its folder must exist")
-    p.add_argument("--method", "-m", default=default, help=f"method name (default: {default})")
-    p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
-    p.add_argument("--seed", type=int, default=None, help="seed for every random choice")
+    add_method_arguments(p, task, seed_help="seed for every random choice")
     p.add_argument("--no-progress", dest="progress", action="store_false",
                    help="hide the progress bar (or, off a terminal, the periodic progress lines)")
     p.add_argument("--bit-depth", type=int, default=None, choices=(8, 16),
@@ -66,9 +65,9 @@ def _common(p: argparse.ArgumentParser, task: str) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="imgkit", description="Inpainting, style transfer and image analogies.")
+    parser = Parser(prog="imgkit", description="Inpainting, style transfer and image analogies.")
     parser.add_argument("--version", action="version", version=f"imgkit {__version__}")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
 
     p = sub.add_parser("inpaint", help="fill the masked hole of an image",
                        epilog="Method options: --NAME VALUE (see `imgkit methods`). Every method also "
@@ -78,11 +77,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("image", type=Path, help="image file")
     p.add_argument("--mask", required=True, type=Path,
                    help="mask file: nonzero (white) pixels are the hole; same size as IMAGE")
-    p.add_argument("--mask-threshold", type=float, default=None, metavar="T",
-                   help="a mask pixel is hole where its value exceeds T x the maximum (T in [0, 1); "
-                        "default: any nonzero value); e.g. 0.5 for JPEG-saved masks")
-    p.add_argument("--invert-mask", action="store_true",
-                   help="the hole is the black (zero) part of the mask")
+    add_mask_arguments(p)
     _common(p, "inpaint")
 
     p = sub.add_parser("stylize", help="render CONTENT in the look of STYLE",
@@ -105,39 +100,13 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("gallery", help="write method comparisons as a static HTML page", add_help=False)
 
     p = sub.add_parser("methods", help="list the available methods and their options")
-    p.add_argument("--task", choices=_TASK_COMMANDS, default=None)
+    p.add_argument("--task", choices=TASKS, default=None)
     p.add_argument("--json", action="store_true", help="machine-readable output")
 
     # Listed for --help only: `imgkit batch ...` is dispatched to imgkit.batch.cli_main.
     sub.add_parser("batch", help="run a method over folders of images on Dask "
                                  "(imgkit batch --help)", add_help=False)
     return parser
-
-
-def _parse_method_options(extra: list[str], spec: Any) -> dict[str, Any]:
-    """Turn ``--name value`` / ``--name=value`` pairs into validated method options."""
-    opts: dict[str, Any] = {}
-    i = 0
-    while i < len(extra):
-        tok = extra[i]
-        if not tok.startswith("--") or tok == "--":
-            raise InvalidOptionError(
-                f"unexpected argument {tok!r}; method options are given as --NAME VALUE"
-            )
-        name, eq, value = tok[2:].partition("=")
-        name = name.replace("-", "_")
-        option = spec.option(name)  # raises with the list of accepted options
-        if not eq:
-            if i + 1 < len(extra) and not extra[i + 1].startswith("--"):
-                value = extra[i + 1]
-                i += 1
-            elif bool in option.types:
-                value = "true"
-            else:
-                raise InvalidOptionError(f"option --{name.replace('_', '-')} needs a value")
-        opts[name] = option.parse(value, spec.name)
-        i += 1
-    return opts
 
 
 def _methods_table(task: str | None, as_json: bool) -> str:
@@ -172,13 +141,6 @@ def _print_warnings(caught: list[warnings.WarningMessage]) -> None:
             warnings.showwarning(w.message, w.category, w.filename, w.lineno)
 
 
-def _progress_mode(show: bool) -> bool | str:
-    """A bar on a terminal, periodic log lines elsewhere, nothing with --no-progress."""
-    if not show:
-        return False
-    return True if sys.stderr.isatty() else "log"
-
-
 def _run_task(args: argparse.Namespace, extra: list[str]) -> int:
     import time
 
@@ -187,12 +149,12 @@ def _run_task(args: argparse.Namespace, extra: list[str]) -> int:
     from .registry import get_method
 
     spec = get_method(args.method, args.command)
-    options = _parse_method_options(extra, spec)
+    options = parse_method_options(extra, spec)
     out: Path = args.output
     # every output argument is checked before any input is read or any work is done
     check_output(out, bit_depth=args.bit_depth or 8, overwrite=args.overwrite)
     common = dict(method=args.method, device=args.device, seed=args.seed,
-                  progress=_progress_mode(args.progress), return_info=True, **options)
+                  progress=progress_mode(args.progress), return_info=True, **options)
     t0 = time.perf_counter()
     if args.command == "inpaint":
         image, meta = load_image(args.image, with_metadata=True)
@@ -226,12 +188,6 @@ def _run_task(args: argparse.Namespace, extra: list[str]) -> int:
     return 0
 
 
-def exit_status(exc: BaseException) -> int:
-    """2 for bad input (a missing or unreadable file, a bad option or output path), else 1."""
-    bad_input = (ValueError, LookupError, FileNotFoundError, ImageFileError)
-    return 2 if isinstance(exc, bad_input) else 1
-
-
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``imgkit`` command; returns the exit status."""
     argv = list(sys.argv[1:] if argv is None else argv)
@@ -259,22 +215,12 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         if args.command == "methods":
             if extra:
-                raise _UsageError(f"imgkit methods: unexpected arguments {extra}")
+                raise UsageError(f"imgkit methods: unexpected arguments {extra}")
             print(_methods_table(args.task, args.json))
             return 0
         return _run_task(args, extra)
-    except _UsageError as exc:
-        print(str(exc), file=sys.stderr)
-        return 2
-    except ImgkitError as exc:
-        print(f"imgkit: error: {exc}", file=sys.stderr)
-        return exit_status(exc)
-    except KeyboardInterrupt:
-        print("imgkit: interrupted", file=sys.stderr)
-        return 130
-    except (OSError, MemoryError) as exc:
-        print(f"imgkit: error: {type(exc).__name__}: {exc}", file=sys.stderr)
-        return 1
+    except HANDLED as exc:
+        return report_error(exc, "imgkit")
 
 
 if __name__ == "__main__":  # pragma: no cover

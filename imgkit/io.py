@@ -43,7 +43,7 @@ from typing import Any
 
 import numpy as np
 
-from ._image import as_float_image, restore_image, to_numpy
+from ._image import as_float_image, check_unit_float, restore_image, to_numpy
 from ._metadata import (
     ImageMetadata,
     apply_orientation,
@@ -169,19 +169,8 @@ def _header(data: bytes, p: Path, max_pixels: int) -> ImageMetadata | None:
 
 
 def _check_float(img: np.ndarray, p: Path) -> np.ndarray:
-    finite = np.isfinite(img)
-    if not finite.all():
-        raise ImageFileError(
-            f"{_q(p)} holds {int(img.size - finite.sum())} NaN or infinite float value(s); "
-            f"imgkit reads float images as values in [0, 1]"
-        )
-    lo, hi = float(img.min()), float(img.max())
-    if lo < 0.0 or hi > 1.0:
-        raise ImageFileError(
-            f"{_q(p)} is a float image with values in [{lo:g}, {hi:g}]; float images must lie in "
-            f"[0, 1] (as float arrays given to imgkit.inpaint): rescale it (e.g. divide 0-255 "
-            f"data by 255) or save it as 8- or 16-bit integers"
-        )
+    check_unit_float(img, _q(p), ImageFileError,
+                     "rescale it (e.g. divide 0-255 data by 255) or save it as 8- or 16-bit integers")
     return img.astype(np.float32, copy=False)
 
 

@@ -27,9 +27,15 @@ from typing import Any
 
 from .errors import InvalidOptionError, MissingDependencyError, UnknownMethodError
 
-__all__ = ["REGION_OPTIONS", "TASKS", "MethodSpec", "Option", "get_method", "list_methods", "register"]
+__all__ = [
+    "DEFAULT_METHODS", "REGION_OPTIONS", "TASKS", "MethodSpec", "Option", "get_method", "list_methods",
+    "register",
+]
 
 TASKS = ("inpaint", "stylize", "analogy")
+#: The method each task runs when none is named: the public doors (:func:`imgkit.inpaint` &
+#: co.), the ``imgkit`` command line and :mod:`imgkit.batch` all read this one table.
+DEFAULT_METHODS = {"inpaint": "criminisi", "stylize": "gatys", "analogy": "hertzmann"}
 FAMILIES = ("classical", "deep")
 _PACKAGES = ("imgkit.inpainting", "imgkit.style")
 

@@ -130,17 +130,13 @@ def _target_dims(features, known, ty, tx, p):
     pos = np.empty(n, np.int64)
     key = np.empty(n, np.int64)
     K = 0
-    for dy in range(p):
-        y = ty + dy
-        if y < 0 or y >= H:
-            continue
-        for dx in range(p):
-            x = tx + dx
-            if x < 0 or x >= W or known[y, x] == 0:
-                continue
-            pos[K] = dy * p + dx
-            key[K] = rank[dy * p + dx]
-            K += 1
+    for y in range(max(ty, 0), min(ty + p, H)):  # the patch's rows and columns inside the image
+        for x in range(max(tx, 0), min(tx + p, W)):
+            if known[y, x] != 0:
+                q = (y - ty) * p + (x - tx)
+                pos[K] = q
+                key[K] = rank[q]
+                K += 1
     perm = np.argsort(key[:K], kind="mergesort")
     offs = np.empty((K, 2), np.int64)
     vals = np.empty((K, C), np.int32)

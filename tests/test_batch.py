@@ -153,7 +153,7 @@ def test_folder_equals_single_calls(photos, expected, client, tmp_path):
             (str(p), p.stat().st_size, p.stat().st_mtime_ns) for p in (img, mask)]
         assert r["output"] == f"{r['key']}.png"
         assert r["output_size"] == (out / r["output"]).stat().st_size and r["seconds"] > 0
-        assert r["threads"] == max(1, batch._cores() // 2)  # the per-worker thread budget
+        assert r["threads"] == max(1, batch._cluster._cores() // 2)  # the per-worker thread budget
 
 
 def test_stop_then_resume_does_only_the_rest(photos, expected, client, tmp_path):
@@ -368,7 +368,7 @@ def test_cli_end_to_end_on_a_local_cluster(photos, tmp_path, capsys):
     recs = batch.read_manifest(out)
     assert [r["options"] for r in recs] == [{"radius": 5.0, "region": "full", "region_margin": None,
                                              "mask_dilate": 0, "mask_feather": 0}] * 3
-    assert {r["threads"] for r in recs} == {batch._cores()}  # one worker gets every core
+    assert {r["threads"] for r in recs} == {batch._cluster._cores()}  # one worker gets every core
     assert main(argv) == 2 and "--resume" in capsys.readouterr().err
     assert main([*argv, "--resume"]) == 0
     assert "3 skipped" in capsys.readouterr().out

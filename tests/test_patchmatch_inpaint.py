@@ -302,7 +302,7 @@ def test_no_source_patch_and_small_image_errors():
         imgkit.inpaint(img, box, method="patchmatch", source_mask=~box & (np.arange(32) < 5)[None, :])
     out = imgkit.inpaint(img, grid, method="patchmatch", patch_size=5)  # 5×5 windows fit
     assert np.isfinite(out).all()
-    with pytest.raises(InvalidImageError, match="smaller than patch_size=7"):
+    with pytest.raises(InvalidImageError, match=r"smaller than the patch \(patch_size=7\)"):
         imgkit.inpaint(img[:6, :20], box[13:19, :20], method="patchmatch")
     with pytest.raises(InvalidOptionError, match="patch_size"):
         imgkit.inpaint(img, box, method="patchmatch", patch_size=6)

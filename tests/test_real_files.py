@@ -697,7 +697,7 @@ def test_batch_mask_threshold_and_invert(folders, capsys):
 
 
 def test_manifest_with_a_non_utf8_key_is_valid_json(tmp_path):
-    m = batch._Manifest(tmp_path / "manifest.jsonl")
+    m = batch._manifest._Manifest(tmp_path / "manifest.jsonl")
     m.append({"key": LATIN1, "status": "done"})
     m.close()
     raw = (tmp_path / "manifest.jsonl").read_bytes()

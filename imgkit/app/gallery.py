@@ -155,6 +155,24 @@ document.querySelectorAll('figure[data-kind=animation]').forEach(function(f){
 """
 
 
+def _run_all(task: str, specs: list[Any], inputs: dict[str, np.ndarray], plan: dict[str, Any], seed: int,
+             img_dir: Path, prefix: str, truth: np.ndarray | None, case: str, cards: list[str],
+             record: list[dict[str, Any]], say: Any) -> list[GalleryEntry]:
+    """Run every method of one case: a card each (appended to ``cards``), a record each."""
+    entries: list[GalleryEntry] = []
+    for spec in specs:
+        say(f"{task} {case}: {spec.name} …")
+        entry = _run(task, spec, inputs, plan[spec.name], seed, img_dir, prefix, truth)
+        cards.append(_card(entry))
+        entries.append(entry)
+        rec: dict[str, Any] = {"task": task, "case": case, "method": spec.name, "family": spec.family,
+                               "seconds": round(entry.seconds, 4)}
+        if task == "inpaint":
+            rec["hole_psnr"] = None if entry.psnr is None else round(entry.psnr, 3)
+        record.append({**rec, "options": plan[spec.name], "error": entry.error})
+    return entries
+
+
 def _explain_html(ex: dict[str, Any]) -> str:
     e = html.escape
     parts = [f"<details class=how><summary>How {e(ex['method'])} works</summary><p>{e(ex['text'])}</p>"]
@@ -307,18 +325,8 @@ def build_gallery(
                 shown[mask] = 0.5 * shown[mask] + 0.5 * np.array([1.0, 0.0, 0.25], np.float32)
                 (img_dir / f"{prefix}-input.png").write_bytes(encode_png(shown))
                 cards = [_input_card(f"{photo_name}, {kind} hole", f"img/{prefix}-input.png")]
-                entries: list[GalleryEntry] = []
-                for spec in ip_specs:
-                    say(f"inpaint {photo_name}/{kind}: {spec.name} …")
-                    entry = _run("inpaint", spec, {"image": truth, "mask": mask}, plan[spec.name],
-                                 seed, img_dir, prefix, truth)
-                    cards.append(_card(entry))
-                    entries.append(entry)
-                    record.append({"task": "inpaint", "case": f"{photo_name}/{kind}",
-                                   "method": spec.name, "family": spec.family,
-                                   "seconds": round(entry.seconds, 4),
-                                   "hole_psnr": None if entry.psnr is None else round(entry.psnr, 3),
-                                   "options": plan[spec.name], "error": entry.error})
+                entries = _run_all("inpaint", ip_specs, {"image": truth, "mask": mask}, plan, seed,
+                                   img_dir, prefix, truth, f"{photo_name}/{kind}", cards, record, say)
                 sections.append(f"<h3>{html.escape(photo_name)} — {html.escape(kind)} hole</h3>"
                                 f"{_row(cards, entries)}")
     if st_specs:
@@ -332,16 +340,8 @@ def build_gallery(
                 (img_dir / f"{prefix}-style.png").write_bytes(encode_png(style))
                 cards = [_input_card(f"content: {c_name}", f"img/{prefix}-content.png"),
                          _input_card(f"style: {s_name}", f"img/{prefix}-style.png")]
-                entries = []
-                for spec in st_specs:
-                    say(f"stylize {c_name}/{s_name}: {spec.name} …")
-                    entry = _run("stylize", spec, {"content": content, "style": style}, plan[spec.name],
-                                 seed, img_dir, prefix, None)
-                    cards.append(_card(entry))
-                    entries.append(entry)
-                    record.append({"task": "stylize", "case": f"{c_name}/{s_name}", "method": spec.name,
-                                   "family": spec.family, "seconds": round(entry.seconds, 4),
-                                   "options": plan[spec.name], "error": entry.error})
+                entries = _run_all("stylize", st_specs, {"content": content, "style": style}, plan, seed,
+                                   img_dir, prefix, None, f"{c_name}/{s_name}", cards, record, say)
                 sections.append(f"<h3>{html.escape(c_name)} in the style of {html.escape(s_name)}</h3>"
                                 f"{_row(cards, entries)}")
     total = time.perf_counter() - t_all

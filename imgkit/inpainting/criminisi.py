@@ -17,10 +17,11 @@ from typing import Any
 
 import numpy as np
 
+from .._checks import check_patch_fits
 from .._color import rgb_to_lab
 from .._xp import to_numpy
 from ..context import Info, RunContext
-from ..errors import InvalidImageError, NoSourceError
+from ..errors import NoSourceError
 from ..registry import Option, register
 
 __all__ = ["QUANT", "CriminisiInfo", "criminisi", "features"]
@@ -235,11 +236,7 @@ def criminisi(image, mask, *, ctx: RunContext, patch_size=9, search="full", prio
     H, W = image.shape[:2]
     p = int(patch_size)
     r = p // 2
-    if H < p or W < p:
-        raise InvalidImageError(
-            f"image of size (H, W) = {(H, W)!r} is smaller than the patch (patch_size={p!r}): "
-            f"Criminisi copies whole {p}×{p} patches; use a smaller patch_size or a larger image"
-        )
+    check_patch_fits(H, W, p, "Criminisi")
     rule = 0 if priority == "product" else 1
     with ctx.timer("setup"):
         valid = _valid_sources(xp, mask, p)

@@ -95,11 +95,13 @@ from typing import Any
 
 import numpy as np
 
+from .._checks import check_patch_fits
 from .._color import lab_to_rgb, rgb_to_lab
-from .._image import as_mask, is_cupy
+from .._image import as_mask
 from .._pyramid import binomial5, blur, downsample, resize
+from .._xp import to_numpy
 from ..context import Info
-from ..errors import InvalidImageError, NoSourceError
+from ..errors import NoSourceError
 from ..registry import Option, register
 
 __all__ = ["PatchMatchInfo", "patchmatch_inpaint"]
@@ -166,10 +168,6 @@ class PatchMatchInfo(Info):
 # ---------------------------------------------------------------------------------------------
 # array-level helpers, written against xp (NumPy or CuPy)
 # ---------------------------------------------------------------------------------------------
-
-
-def _host(a: Any) -> np.ndarray:
-    return a.get() if is_cupy(a) else np.asarray(a)
 
 
 def _edt(hole: Any, xp) -> Any:
@@ -414,21 +412,17 @@ def patchmatch_inpaint(image, mask, *, ctx, patch_size, levels, min_size, em_ite
     .. [2] C. Barnes, E. Shechtman, A. Finkelstein, D. B. Goldman, "PatchMatch: A Randomized
        Correspondence Algorithm for Structural Image Editing", SIGGRAPH 2009.
     """
+    from .._viz import nnf_to_rgb
     from ..kernels import patchmatch as pm
-    from ..nnf import nnf_to_rgb
 
     xp, dev = ctx.xp, ctx.device
     H, W, C = image.shape
     P = int(patch_size)
     half = P // 2
-    if H < P or W < P:
-        raise InvalidImageError(
-            f"image is {H}×{W}, smaller than patch_size={P}: no whole patch fits; use a larger "
-            f"image or a smaller patch_size"
-        )
+    check_patch_fits(H, W, P, "PatchMatch completion")
     usable = xp.ones((H, W), dtype=bool)
     if source_mask is not None:
-        usable = xp.asarray(_host(as_mask(source_mask, (H, W), "source_mask", "image")))
+        usable = xp.asarray(to_numpy(as_mask(source_mask, (H, W), "source_mask", "image")))
     reach = _TEXTURE_REACH if _TEXTURE_WEIGHT > 0 else 0
     if not bool(pm.valid_centres(~mask & usable, P).any()):
         excl = source_mask is not None
@@ -464,7 +458,7 @@ def patchmatch_inpaint(image, mask, *, ctx, patch_size, levels, min_size, em_ite
         from ..nets.inpaint_fill import network_fill
 
         with ctx.timer("network"):
-            net = xp.asarray(network_fill(_host(image), _host(mask), device=dev)[0])
+            net = xp.asarray(network_fill(to_numpy(image), to_numpy(mask), device=dev)[0])
         net_col = rgb_to_lab(net) if lab else net
         for _ in range(n_levels - 1):
             net_col = downsample(net_col)
@@ -516,7 +510,7 @@ def patchmatch_inpaint(image, mask, *, ctx, patch_size, levels, min_size, em_ite
                     L.m_step(feat, col, field_c, d)
                 first_iters = pm_iterations
             if keep:
-                estimates.append(_host(to_image(feat[:, :, :C])))
+                estimates.append(to_numpy(to_image(feat[:, :, :C])))
 
             for step in range(ems[li]):
                 with ctx.timer("search"):
@@ -525,7 +519,7 @@ def patchmatch_inpaint(image, mask, *, ctx, patch_size, levels, min_size, em_ite
                 with ctx.timer("vote"):
                     L.m_step(feat, col, field_c, d)
                 if keep:
-                    estimates.append(_host(to_image(feat[:, :, :C])))
+                    estimates.append(to_numpy(to_image(feat[:, :, :C])))
                 bar.set_postfix(level=f"{lvl + 1}/{n_levels}", size=f"{Hl}x{Wl}")
                 if bar.update(1, {"level": lvl, "levels": n_levels, "em_step": step,
                                   "shape": (Hl, Wl), "sigma2": L.sigma2[-1]}):
@@ -544,9 +538,9 @@ def patchmatch_inpaint(image, mask, *, ctx, patch_size, levels, min_size, em_ite
                 off = xp.where(solve_full[:, :, None], field_full - grid, 0).astype(np.int32)
                 dist = xp.full((Hl, Wl), np.nan, dtype=np.float32)
                 dist[ys, xs] = xp.where(L.solve, d, np.float32(np.nan))
-                info.masks.append(_host(hole))
-                info.nnf.append(_host(off))
-                info.distances.append(_host(dist))
+                info.masks.append(to_numpy(hole))
+                info.nnf.append(to_numpy(off))
+                info.distances.append(to_numpy(dist))
                 info.estimates.append(estimates)
             if stopped:
                 break
