@@ -271,10 +271,10 @@ def train(
         the checkpoint's architecture is used).
     loss_weights : dict, optional
         Overrides of :class:`~imgkit.nets.inpaint_loss.LossWeights` (``hole``, ``valid``,
-        ``perceptual``, ``style``, ``tv``, ``adversarial``).
+        ``perceptual``, ``style``, ``tv``, ``lpips``, ``adversarial``).
     vgg_every : int
-        Apply the VGG16 perceptual and style terms on every ``vgg_every``-th step only (they
-        cost ~10× the network on a CPU); 1 = every step.
+        Apply the VGG16 terms (perceptual, style, lpips) on every ``vgg_every``-th step only
+        (they cost ~10× the network on a CPU); 1 = every step.
     mask_kinds : sequence of str
         Hole kinds drawn (subset of :data:`MASK_KINDS`).
     device : {"auto", "cpu", "cuda"}
@@ -400,7 +400,12 @@ def train(
         from ..nets.vgg import vgg16_encoder
 
         encoder = vgg16_encoder().to(dev)
-    criterion = InpaintLoss(weights, encoder, disc)
+    lpips_model = None
+    if weights.needs_lpips:
+        from ..nets.lpips import get_lpips
+
+        lpips_model = get_lpips("vgg16", dev)
+    criterion = InpaintLoss(weights, encoder, disc, lpips_model)
 
     # fixed validation batch: one crop per mask kind (cycled), seeded apart from training
     val_rng = np.random.default_rng([seed, 10**6])
@@ -551,7 +556,8 @@ def build_parser():
     for name, default in dataclasses.asdict(_loss_defaults()).items():
         p.add_argument(f"--w-{name}", type=float, default=default, help=f"weight of the {name} loss")
     p.add_argument("--vgg-every", type=int, default=1,
-                   help="apply the VGG perceptual/style terms every N steps (CPU: they dominate the cost)")
+                   help="apply the VGG terms (perceptual, style, lpips) every N steps "
+                        "(CPU: they dominate the cost)")
     p.add_argument("--mask-kinds", default=",".join(MASK_KINDS), help="comma-separated hole kinds")
     p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
     p.add_argument("--seed", type=int, default=0)
