@@ -344,3 +344,61 @@ def test_ddp_single_process(photo_dir, tmp_path, monkeypatch):
                                                                 loss_weights={"perceptual": 0, "style": 0}))
     assert res.steps == 3 and load_model(res.model).config["width"] == 8
     assert not torch.distributed.is_initialized()
+
+
+def test_lpips_loss_term():
+    """The ``lpips`` term: LPIPS-VGG of each composite (as ``imgkit.metrics.lpips``) over its
+    hole fraction (floored at 0.02), batch mean, times the weight; zero for a perfect fill; its
+    gradient reaches the output only inside the hole."""
+    from imgkit.metrics import lpips
+    from imgkit.nets.inpaint_loss import InpaintLoss, LossWeights
+    from imgkit.nets.lpips import get_lpips
+
+    g = torch.Generator().manual_seed(0)
+    gt = torch.rand(2, 3, 32, 32, generator=g)
+    mask = torch.zeros(2, 1, 32, 32)
+    mask[0, :, 8:20, 4:28] = 1  # 28 % of the crop
+    mask[1, :, 10, 3:9] = 1  # 6 px: 0.6 %, floored at 2 %
+    weights = LossWeights(hole=0, valid=0, tv=0, perceptual=0, style=0, lpips=2.0)
+    with pytest.raises(ValueError, match="lpips"):
+        InpaintLoss(weights)
+    crit = InpaintLoss(weights, lpips=get_lpips("vgg16"))
+    out = (gt + 0.3 * torch.randn(2, 3, 32, 32, generator=g)).clamp(0, 1).requires_grad_(True)
+    terms = crit(out, gt, mask)
+    comp = (mask * out + (1 - mask) * gt).detach()
+    want = [lpips(gt[b].permute(1, 2, 0).numpy(), comp[b].permute(1, 2, 0).numpy(), net="vgg", device="cpu")
+            / max(float(mask[b].mean()), 0.02) for b in range(2)]
+    got = float(terms["lpips"].detach())
+    assert got == pytest.approx(2.0 * np.mean(want), rel=1e-4)
+    assert got > 0.05
+    terms["total"].backward()
+    grad = out.grad.abs().sum(dim=1, keepdim=True)
+    assert float(grad[mask == 0].max()) == 0 and float(grad[mask == 1].sum()) > 0
+    assert float(crit(gt, gt, mask)["lpips"]) == pytest.approx(0, abs=1e-6)
+    assert "lpips" not in crit(out, gt, mask, vgg=False)
+
+
+def test_biharmonic_prefill():
+    """``biharmonic=N`` relaxes Δ²f = 0 after the membrane: known pixels stay exact, and a
+    quadratic (biharmonic but not harmonic) is filled better than by the membrane alone, the
+    more so the more steps;
+    many steps stay bounded (the damped step is stable). The option is saved in the config."""
+    from imgkit.nets.inpaint_net import push_pull
+
+    yy, xx = torch.meshgrid(torch.linspace(0, 1, 48), torch.linspace(0, 1, 48), indexing="ij")
+    img = torch.stack([xx ** 2, 1 - yy ** 2, 0.5 * (xx ** 2 + yy ** 2)])[None]
+    mask = torch.zeros(1, 1, 48, 48)
+    mask[..., 18:30, 10:38] = 1
+    membrane = push_pull(img, mask, 8)
+    bi = push_pull(img, mask, 8, biharmonic=16)
+    long = push_pull(img, mask, 8, biharmonic=100)
+    known = mask == 0
+    assert torch.equal(bi.expand_as(img)[known.expand_as(img)], img[known.expand_as(img)])
+    err = {k: float((mask * (v - img)).abs().sum() / (3 * mask.sum())) for k, v in
+           (("membrane", membrane), ("bi", bi), ("long", long))}
+    assert err["bi"] < 0.85 * err["membrane"] and err["long"] < 0.5 * err["membrane"]
+    assert float(long.abs().max()) < 2
+    net = ContextEncoder(width=8, biharmonic=16)
+    assert net.config["biharmonic"] == 16 and "biharmonic" not in ContextEncoder(width=8).config
+    with pytest.raises(ValueError, match="biharmonic"):
+        ContextEncoder(width=8, biharmonic=-1)

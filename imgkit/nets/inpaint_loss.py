@@ -4,7 +4,8 @@ With ``I_out`` the network output, ``I_gt`` the photo, ``M`` the hole mask (1 = 
 ``I_comp = M·I_out + (1 − M)·I_gt`` the composite, the loss is (Liu et al. 2018, eq. 1–7,
 plus the optional adversarial term of Pathak et al. 2016)::
 
-    L = w_hole L_hole + w_valid L_valid + w_perc L_perc + w_style L_style + w_tv L_tv + w_adv L_adv
+    L = w_hole L_hole + w_valid L_valid + w_perc L_perc + w_style L_style + w_tv L_tv
+        + w_lpips L_lpips + w_adv L_adv
 
 * ``L_hole = Σ M|I_out − I_gt| / (3 Σ M)``, ``L_valid`` the same on ``1 − M``: L1 per hole
   (valid) pixel. Liu et al. divide by all pixels; dividing by the hole area instead keeps the
@@ -16,6 +17,12 @@ plus the optional adversarial term of Pathak et al. 2016)::
   normalised Gram matrix of :func:`imgkit.nets.losses.gram_matrix` (Liu et al.'s ``K_p``).
 * ``L_tv``: mean absolute difference of neighbouring pixels of ``I_comp`` over the hole dilated
   by one pixel (Liu et al.'s ``P``).
+* ``L_lpips = mean_b LPIPS_VGG(I_comp, I_gt)_b / max(a_b, 0.02)``: the LPIPS distance (Zhang et
+  al. 2018; :mod:`imgkit.nets.lpips`, VGG16 taps ``relu1_2`` … ``relu5_3`` unit-normalised, with
+  the learned linear heads) of each composite, divided by its hole fraction ``a_b`` so that a
+  thin stroke counts as much as a large box (the hole L1 is normalised the same way). LPIPS is a
+  perceptual loss with calibrated layer weights (as LaMa's high-receptive-field perceptual
+  loss, Suvorov et al. 2022). Off by default; note that it is also the benchmark's metric.
 * ``L_adv``: hinge loss of a small spectral-normalised PatchGAN discriminator
   (:class:`PatchDiscriminator`; Isola et al. 2017; Miyato et al. 2018) on ``I_comp``, as the
   context encoder's joint loss. Off by default (``w_adv = 0``): it needs far more steps than a
@@ -32,6 +39,8 @@ References
 .. [3] D. Pathak et al., "Context Encoders: Feature Learning by Inpainting", CVPR 2016.
 .. [4] P. Isola, J.-Y. Zhu, T. Zhou, A. Efros, "Image-to-Image Translation with Conditional
    Adversarial Networks", CVPR 2017.
+.. [5] R. Zhang, P. Isola, A. Efros, E. Shechtman, O. Wang, "The Unreasonable Effectiveness of
+   Deep Features as a Perceptual Metric", CVPR 2018.
 """
 
 from __future__ import annotations
@@ -59,6 +68,7 @@ class LossWeights:
     perceptual: float = 0.05
     style: float = 120.0
     tv: float = 0.1
+    lpips: float = 0.0
     adversarial: float = 0.0
 
     def as_dict(self) -> dict[str, float]:
@@ -67,6 +77,10 @@ class LossWeights:
     @property
     def needs_vgg(self) -> bool:
         return self.perceptual > 0 or self.style > 0
+
+    @property
+    def needs_lpips(self) -> bool:
+        return self.lpips > 0
 
 
 def hole_l1(out: torch.Tensor, gt: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
@@ -102,12 +116,21 @@ class InpaintLoss(nn.Module):
         The VGG16 encoder; needed when the perceptual or style weight is nonzero.
     discriminator : PatchDiscriminator, optional
         Needed when the adversarial weight is nonzero.
+    lpips : LPIPS, optional
+        The LPIPS-VGG model (:func:`imgkit.nets.lpips.get_lpips`); needed when the ``lpips``
+        weight is nonzero. Its weights are frozen here.
     """
 
     def __init__(self, weights: LossWeights, encoder: nn.Module | None = None,
-                 discriminator: nn.Module | None = None):
+                 discriminator: nn.Module | None = None, lpips: nn.Module | None = None):
         super().__init__()
         self.w = weights
+        if weights.lpips > 0 and lpips is None:
+            raise ValueError("the lpips term needs the LPIPS model; pass lpips=")
+        self.lpips = lpips if weights.lpips > 0 else None
+        if self.lpips is not None:
+            for p in self.lpips.parameters():
+                p.requires_grad_(False)
         if weights.needs_vgg and encoder is None:
             raise ValueError("the perceptual/style terms need the VGG16 encoder; pass encoder=")
         if weights.adversarial > 0 and discriminator is None:
@@ -147,6 +170,10 @@ class InpaintLoss(nn.Module):
                 terms["perceptual"] = w.perceptual * perc
             if w.style > 0:
                 terms["style"] = w.style * style
+        if self.lpips is not None and vgg:
+            frac = mask.flatten(1).mean(dim=1).clamp_min(0.02)
+            d = self.lpips(comp * 2 - 1, gt * 2 - 1)
+            terms["lpips"] = w.lpips * (d / frac).mean()
         if self.discriminator is not None:
             terms["adversarial"] = w.adversarial * -self.discriminator(comp, mask).mean()
         terms["total"] = sum(terms.values())

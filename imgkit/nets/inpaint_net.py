@@ -100,15 +100,25 @@ def _neighbour_mean(x: torch.Tensor) -> torch.Tensor:
     return 0.25 * (p[..., :-2, 1:-1] + p[..., 2:, 1:-1] + p[..., 1:-1, :-2] + p[..., 1:-1, 2:])
 
 
-def push_pull(image: torch.Tensor, mask: torch.Tensor, iterations: int = RELAX_ITERATIONS) -> torch.Tensor:
+def _laplacian(x: torch.Tensor) -> torch.Tensor:
+    p = F.pad(x, (1, 1, 1, 1), mode="replicate")
+    return p[..., :-2, 1:-1] + p[..., 2:, 1:-1] + p[..., 1:-1, :-2] + p[..., 1:-1, 2:] - 4.0 * x
+
+
+def push_pull(image: torch.Tensor, mask: torch.Tensor, iterations: int = RELAX_ITERATIONS,
+              biharmonic: int = 0) -> torch.Tensor:
     """Fill the hole smoothly: push-pull (Gortler et al. 1996) with Jacobi relaxation at each
     level, a small multigrid solver of Laplace's equation in the hole (a membrane fill, as
-    diffusion inpainting). Known pixels are kept exactly.
+    diffusion inpainting), optionally followed by relaxations of the biharmonic equation (a
+    thin-plate fill that continues gradients across the hole, as scikit-image's biharmonic
+    inpainting). Known pixels are kept exactly.
 
     Push: ``x_{l+1} = avg(x_l)``, ``k_{l+1} = avg(k_l)`` (2×2; ``x_0 = image·(1 − mask)``,
     ``k_0 = 1 − mask``) down to 1 px. Pull: ``f_l = x_l + (1 − k_l)·up(f_{l+1})`` (bilinear),
-    then ``iterations`` times ``f_l ← x_l + (1 − k_l)·mean₄(f_l)`` (the 4-neighbour mean).
-    Linear time; differentiable.
+    then ``iterations`` times ``f_l ← x_l + (1 − k_l)·mean₄(f_l)`` (the 4-neighbour mean), then
+    ``biharmonic`` times ``f_l ← f_l − (1 − k_l)·Δ²f_l / 40`` (damped Jacobi/Richardson steps of
+    ``Δ²f = 0`` with the 13-point stencil ``Δ∘Δ``; the step 1/40 keeps every mode stable, as
+    the stencil's symbol is at most 64). Linear time; differentiable.
     """
     known = 1.0 - mask
     xs, ks = [image * known], [known]
@@ -121,14 +131,18 @@ def push_pull(image: torch.Tensor, mask: torch.Tensor, iterations: int = RELAX_I
         fill = x + (1.0 - k) * F.interpolate(fill, size=x.shape[-2:], mode="bilinear", align_corners=False)
         for _ in range(iterations):
             fill = x + (1.0 - k) * _neighbour_mean(fill)
+        if biharmonic:
+            hole = (1.0 - k) / 40.0
+            for _ in range(biharmonic):
+                fill = fill - hole * _laplacian(_laplacian(fill))
     return fill
 
 
 def prepare_input(image: torch.Tensor, mask: torch.Tensor, prefill: bool = True,
-                  relax: int = RELAX_ITERATIONS) -> torch.Tensor:
+                  relax: int = RELAX_ITERATIONS, biharmonic: int = 0) -> torch.Tensor:
     """``(B, 3, H, W)`` image in [0, 1] and ``(B, 1, H, W)`` mask (1 = hole) → 4-channel input:
     the image with its hole push-pull filled (``prefill``) or zeroed, centred, and the mask."""
-    base = push_pull(image, mask, relax) if prefill else image * (1.0 - mask)
+    base = push_pull(image, mask, relax, biharmonic) if prefill else image * (1.0 - mask)
     return torch.cat([base - 0.5, mask], dim=1)
 
 
@@ -143,6 +157,9 @@ class ContextEncoder(nn.Module):
         Include the Fourier unit in the bottleneck.
     relax : int
         Jacobi relaxations per level of the push-pull prefill (0: plain push-pull).
+    biharmonic : int
+        Biharmonic relaxations per level of the prefill after the membrane ones (0: a membrane
+        prefill, as files written before this option existed).
     prefill : bool
         Residual mode: the hole is first filled by :func:`push_pull` and the network predicts a
         correction to that fill (its last layer starts at zero, so an untrained network returns
@@ -162,15 +179,19 @@ class ContextEncoder(nn.Module):
     """
 
     def __init__(self, width: int = 32, fourier: bool = True, prefill: bool = True,
-                 relax: int = RELAX_ITERATIONS):
+                 relax: int = RELAX_ITERATIONS, biharmonic: int = 0):
         super().__init__()
         if width < 4 or width % 4:
             raise ValueError(f"width must be a positive multiple of 4; got {width!r}")
         if not 0 <= int(relax) <= 100:
             raise ValueError(f"relax must be in [0, 100]; got {relax!r}")
+        if not 0 <= int(biharmonic) <= 100:
+            raise ValueError(f"biharmonic must be in [0, 100]; got {biharmonic!r}")
         self.config = {"width": int(width), "fourier": bool(fourier), "prefill": bool(prefill),
                        "relax": int(relax)}
-        self.prefill, self.relax = bool(prefill), int(relax)
+        if biharmonic:  # files of membrane-prefill networks keep their old config
+            self.config["biharmonic"] = int(biharmonic)
+        self.prefill, self.relax, self.biharmonic = bool(prefill), int(relax), int(biharmonic)
         c1, c2, c3 = 3 * width // 4, 3 * width // 2, 3 * width
         self.e1 = GatedConv(4, c1, 3, stride=2)
         self.e2 = GatedConv(c1, c2, 3, stride=2)
@@ -195,7 +216,7 @@ class ContextEncoder(nn.Module):
             )
         H, W = image.shape[-2:]
         ph, pw = -H % STRIDE, -W % STRIDE
-        x = prepare_input(image, mask, self.prefill, self.relax)
+        x = prepare_input(image, mask, self.prefill, self.relax, self.biharmonic)
         if ph or pw:
             # reflect needs pad < size; replicate covers tiny inputs
             mode = "reflect" if ph < H and pw < W else "replicate"

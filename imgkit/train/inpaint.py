@@ -236,6 +236,7 @@ def train(
     width: int = 32,
     fourier: bool = True,
     prefill: bool = True,
+    biharmonic: int = 16,
     loss_weights: dict[str, float] | None = None,
     vgg_every: int = 1,
     mask_kinds: Sequence[str] = MASK_KINDS,
@@ -266,15 +267,16 @@ def train(
         Samples per step (per process under DDP) and their side in pixels (multiple of 8).
     lr : float
         Adam learning rate (β = 0.9, 0.999); halved at 60 % and again at 85 % of ``steps``.
-    width, fourier, prefill : int, bool, bool
-        Architecture of :class:`~imgkit.nets.inpaint_net.ContextEncoder` (ignored on resume:
-        the checkpoint's architecture is used).
+    width, fourier, prefill, biharmonic : int, bool, bool, int
+        Architecture of :class:`~imgkit.nets.inpaint_net.ContextEncoder` (``biharmonic``:
+        biharmonic relaxations per level of the prefill, 16 as the shipped model; ignored on
+        resume: the checkpoint's architecture is used).
     loss_weights : dict, optional
         Overrides of :class:`~imgkit.nets.inpaint_loss.LossWeights` (``hole``, ``valid``,
-        ``perceptual``, ``style``, ``tv``, ``adversarial``).
+        ``perceptual``, ``style``, ``tv``, ``lpips``, ``adversarial``).
     vgg_every : int
-        Apply the VGG16 perceptual and style terms on every ``vgg_every``-th step only (they
-        cost ~10× the network on a CPU); 1 = every step.
+        Apply the VGG16 terms (perceptual, style, lpips) on every ``vgg_every``-th step only
+        (they cost ~10× the network on a CPU); 1 = every step.
     mask_kinds : sequence of str
         Hole kinds drawn (subset of :data:`MASK_KINDS`).
     device : {"auto", "cpu", "cuda"}
@@ -363,7 +365,7 @@ def train(
     photos_list = load_photos(photos, crop)
     rng = np.random.default_rng([seed, rank])
     torch.manual_seed(seed)  # same initial weights on every rank
-    net = ContextEncoder(width=width, fourier=fourier, prefill=prefill)
+    net = ContextEncoder(width=width, fourier=fourier, prefill=prefill, biharmonic=biharmonic)
     start = 0
     state = None
     if resume is not None:
@@ -400,7 +402,12 @@ def train(
         from ..nets.vgg import vgg16_encoder
 
         encoder = vgg16_encoder().to(dev)
-    criterion = InpaintLoss(weights, encoder, disc)
+    lpips_model = None
+    if weights.needs_lpips:
+        from ..nets.lpips import get_lpips
+
+        lpips_model = get_lpips("vgg16", dev)
+    criterion = InpaintLoss(weights, encoder, disc, lpips_model)
 
     # fixed validation batch: one crop per mask kind (cycled), seeded apart from training
     val_rng = np.random.default_rng([seed, 10**6])
@@ -546,12 +553,14 @@ def build_parser():
     p.add_argument("--lr", type=float, default=5e-4)
     p.add_argument("--width", type=int, default=32)
     p.add_argument("--no-fourier", action="store_true", help="drop the Fourier unit")
+    p.add_argument("--biharmonic", type=int, default=16, help="biharmonic relaxations per prefill level")
     p.add_argument("--no-prefill", action="store_true",
                    help="zeroed hole and a sigmoid output instead of a correction of the push-pull fill")
     for name, default in dataclasses.asdict(_loss_defaults()).items():
         p.add_argument(f"--w-{name}", type=float, default=default, help=f"weight of the {name} loss")
     p.add_argument("--vgg-every", type=int, default=1,
-                   help="apply the VGG perceptual/style terms every N steps (CPU: they dominate the cost)")
+                   help="apply the VGG terms (perceptual, style, lpips) every N steps "
+                        "(CPU: they dominate the cost)")
     p.add_argument("--mask-kinds", default=",".join(MASK_KINDS), help="comma-separated hole kinds")
     p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
     p.add_argument("--seed", type=int, default=0)
@@ -578,8 +587,8 @@ def cli_main(argv: list[str]) -> int:
     weights = {k: getattr(args, f"w_{k}") for k in dataclasses.asdict(_loss_defaults())}
     res = train(
         args.photos, args.out, steps=args.steps, batch_size=args.batch_size, crop=args.crop, lr=args.lr,
-        width=args.width, fourier=not args.no_fourier,
-        prefill=not args.no_prefill, loss_weights=weights, vgg_every=args.vgg_every,
+        width=args.width, fourier=not args.no_fourier, prefill=not args.no_prefill,
+        biharmonic=args.biharmonic, loss_weights=weights, vgg_every=args.vgg_every,
         mask_kinds=[k.strip() for k in args.mask_kinds.split(",") if k.strip()], device=args.device,
         seed=args.seed, resume=args.resume, checkpoint_every=args.checkpoint_every,
         val_every=args.val_every, log_every=args.log_every, max_minutes=args.max_minutes,
