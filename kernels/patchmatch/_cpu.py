@@ -154,8 +154,9 @@ def _row_normalise_py(dist, wpix, kbar, use_w, use_k, half, y):
 
 # The CPU table of the shared scalar code. The table is complete before anything compiles (Numba
 # resolves globals when it compiles), so entries may refer to each other in any order.
-_CPU: dict[str, Any] = {"np": np, "prange": prange, "_patch_ssd": _patch_ssd, "_wpatch_ssd": _wpatch_ssd,
-                        "_prefetch": _prefetch}
+# ``__name__``: Numba's cache rebuilds a cached function's environment from that module.
+_CPU: dict[str, Any] = {"__name__": __name__, "np": np, "prange": prange, "_patch_ssd": _patch_ssd,
+                        "_wpatch_ssd": _wpatch_ssd, "_prefetch": _prefetch}
 _CPU.update(
     _mix32=_njit(sc._mix32_py, _CPU),
     _base=_njit(sc._base_py, _CPU),

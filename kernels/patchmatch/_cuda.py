@@ -23,7 +23,7 @@ def _device(body: Any) -> Any:
 
 # The GPU table of the shared scalar code (complete before anything compiles: entries may refer
 # to each other in any order).
-_GPU: dict[str, Any] = {"np": np, "cuda": cuda}
+_GPU: dict[str, Any] = {"__name__": __name__, "np": np, "cuda": cuda}
 _GPU.update(
     _mix32=_device(sc._mix32_py),
     _base=_device(sc._base_py),
