@@ -38,15 +38,20 @@ def rebind(fn: Callable[..., Any], namespace: dict[str, Any] | None = None, name
     return twin
 
 
-def prange_only() -> dict[str, bool]:
+def prange_only() -> Any:
     """``parallel=`` options that parallelise the explicit ``prange`` loops only.
 
     ``parallel=True`` also turns array expressions, slice assignments, NumPy calls and
     comprehensions into parallel loops, each compiled as one more threaded function (seconds of
-    JIT time on a cold cache) although the kernels' own loops are all ``prange``. A fresh dict
-    each time: Numba consumes it."""
-    return {"comprehension": False, "reduction": False, "inplace_binop": False, "setitem": False,
-            "numpy": False, "stencil": False, "fusion": False, "prange": True}
+    JIT time on a cold cache) although the kernels' own loops are all ``prange``. A
+    ``ParallelOptions`` object, not a dict: Numba empties a dict of options when it first
+    compiles, so a later signature (and ``targetoptions``) would see ``parallel={}``, i.e. every
+    parallel pass on."""
+    from numba.core.cpu_options import ParallelOptions
+
+    return ParallelOptions({"comprehension": False, "reduction": False, "inplace_binop": False,
+                            "setitem": False, "numpy": False, "stencil": False, "fusion": False,
+                            "prange": True})
 
 
 def parallel_and_serial(py_func: Callable[..., Any], **options: Any) -> tuple[Any, Any]:

@@ -11,7 +11,7 @@ TILE = int(os.environ.get("IMGKIT_TILE", "16"))
 #: fastmath flags for CPU kernels whose results need not be bit-exact across twins.
 FASTMATH = {"nsz", "arcp", "contract", "afn", "reassoc"}
 
-#: Rows per band of the parallel CPU PatchMatch scan (see kernels/patchmatch.py). The result
+#: Rows per band of the parallel CPU PatchMatch scan (see kernels/patchmatch/). The result
 #: depends on this value (band edges), never on the thread count. ``>= H`` gives the classic
 #: sequential scan.
 PM_BAND_ROWS = int(os.environ.get("IMGKIT_PM_BAND_ROWS", "16"))

@@ -70,6 +70,7 @@ from numba import cuda, prange
 
 from . import config
 from ._jit import rebind, threaded_call
+from ._xp import check_device, gpu_xp
 
 __all__ = ["vote"]
 
@@ -209,22 +210,6 @@ def _vote_gpu(target, source, nnf, logw, wexp, out, acc, half, vote, mode, bw2, 
     _d_vote_pixel(target, source, nnf, logw, wexp, out, acc, y, x, half, vote, mode, bw2, ms_iters)
 
 
-def _xp(a: Any):
-    if type(a).__module__.split(".")[0] == "cupy":
-        import cupy
-
-        return cupy
-    return np
-
-
-def _gpu_xp():
-    if numba.config.ENABLE_CUDASIM:
-        return np
-    import cupy
-
-    return cupy
-
-
 def vote(
     target: Any,
     source: Any,
@@ -279,8 +264,7 @@ def vote(
     .. [1] Y. Wexler, E. Shechtman, M. Irani, "Space-Time Completion of Video", IEEE TPAMI
        29(3), 2007.
     """
-    if device not in ("cpu", "cuda"):
-        raise ValueError(f"device must be 'cpu' or 'cuda'; got {device!r}")
+    check_device(device)
     if isinstance(patch_size, bool) or not isinstance(patch_size, (int, np.integer)) or patch_size < 1 \
             or patch_size % 2 == 0:
         raise ValueError(f"patch_size must be an odd integer ≥ 1; got {patch_size!r}")
@@ -291,9 +275,8 @@ def vote(
     if isinstance(mean_shift_iterations, bool) or not isinstance(mean_shift_iterations, (int, np.integer)) \
             or mean_shift_iterations < 0:
         raise ValueError(f"mean_shift_iterations must be an integer ≥ 0; got {mean_shift_iterations!r}")
-    xp = _gpu_xp() if device == "cuda" else np
-    if device == "cpu" and any(_xp(a) is not np for a in (target, source, nnf, log_weights)):
-        raise ValueError("device='cpu' needs NumPy arrays; use .get() on CuPy arrays or device='cuda'")
+    check_device(device, target, source, nnf, log_weights)
+    xp = gpu_xp() if device == "cuda" else np
     T = xp.ascontiguousarray(xp.asarray(target), dtype=np.float32)
     S = xp.ascontiguousarray(xp.asarray(source), dtype=np.float32)
     T = T[:, :, None] if T.ndim == 2 else T

@@ -16,12 +16,15 @@ import numba
 import numpy as np
 import pytest
 from imgkit.kernels import _jit, config, patchmatch, voting
+from imgkit.kernels.patchmatch import _cpu as pm_cpu
 
 BUILDS = [
-    (patchmatch, "_patchmatch_plain"),
-    (patchmatch, "_patchmatch_weighted"),
-    (patchmatch, "_distances_plain"),
-    (patchmatch, "_distances_weighted"),
+    (pm_cpu, "_patchmatch_plain"),
+    (pm_cpu, "_patchmatch_pixelw"),
+    (pm_cpu, "_patchmatch_weighted"),
+    (pm_cpu, "_distances_plain"),
+    (pm_cpu, "_distances_pixelw"),
+    (pm_cpu, "_distances_weighted"),
     (voting, "_vote_cpu"),
 ]
 
@@ -36,12 +39,11 @@ def test_one_threaded_build_per_driver_with_its_own_name(module, name):
 
 
 def test_plain_and_weighted_drivers_bind_their_own_scans():
-    g_plain = patchmatch._patchmatch_plain.py_func.__globals__
-    g_weighted = patchmatch._patchmatch_weighted.py_func.__globals__
-    assert g_plain["_scan_band"] is patchmatch._scan_band_plain
-    assert g_weighted["_scan_band"] is patchmatch._scan_band_weighted
-    assert g_plain["_row_distances"] is patchmatch._row_distances_plain
-    assert g_weighted["_row_distances"] is patchmatch._row_distances_weighted
+    for kind in ("plain", "pixelw", "weighted"):
+        for driver in ("_patchmatch", "_distances"):
+            g = getattr(pm_cpu, f"{driver}_{kind}").py_func.__globals__
+            assert g["_scan_band"] is getattr(pm_cpu, f"_scan_band_{kind}")
+            assert g["_row_distances"] is getattr(pm_cpu, f"_row_distances_{kind}")
 
 
 def test_small_problems_run_on_one_thread_and_restore_the_count(monkeypatch):

@@ -1,4 +1,4 @@
-"""PatchMatch NNF engine (kernels/patchmatch.py) and imgkit.nnf: quality against the exact field
+"""PatchMatch NNF engine (kernels/patchmatch/) and imgkit.nnf: quality against the exact field
 from the brute-force NumPy reference (benchmarks/reference/naive_patchmatch.py), masks, weights, determinism,
 the banded CPU scan against the sequential one, and the CUDA twin under the simulator.
 

@@ -1,6 +1,6 @@
 """Plain NumPy reference for the PatchMatch kernels: patch distances and the exact NNF.
 
-Same distance as ``kernels/patchmatch.py`` (target patches clipped to the target, source patches
+Same distance as ``kernels/patchmatch/`` (target patches clipped to the target, source patches
 whole, weights ``w(p+o) k(o, c)``, normalised by ``sum_o w(p+o) mean_c k(o, c)``), in float64.
 ``patch_distance`` is the obvious loop; ``exact_nnf`` is brute force over every valid centre,
 vectorised as ``sum W T² − 2 (W T)·S + W·S²``.
