@@ -132,16 +132,18 @@ def table(rows: list[dict], methods: list[str]) -> str:
     return "\n".join(lines)
 
 
-def save_grid(outputs: dict, path: Path, columns: list[str]) -> None:
-    """One row per filter: A, A′, B, f(B), then ``columns`` (PNG)."""
+def image_grid(rows: dict, cols: list[str], path: Path, *, cell: tuple[float, float] = (1.6, 1.7),
+               label_size: int = 8) -> None:
+    """Write a PNG of pictures: one row per ``rows`` entry (label → {column: image}), ``cols`` in
+    order, each cell ``cell`` inches (width, height)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    cols = ["A", "A′", "B", "f(B)", *columns]
-    fig, axes = plt.subplots(len(outputs), len(cols), figsize=(1.6 * len(cols), 1.7 * len(outputs)))
-    for i, (f, outs) in enumerate(outputs.items()):
+    fig, axes = plt.subplots(len(rows), len(cols), figsize=(cell[0] * len(cols), cell[1] * len(rows)),
+                             squeeze=False)
+    for i, (label, outs) in enumerate(rows.items()):
         for j, c in enumerate(cols):
             ax = axes[i, j]
             ax.imshow(np.clip(outs[c], 0, 1), interpolation="nearest")
@@ -150,10 +152,15 @@ def save_grid(outputs: dict, path: Path, columns: list[str]) -> None:
             if i == 0:
                 ax.set_title(c, fontsize=8)
             if j == 0:
-                ax.set_ylabel(f, fontsize=8)
+                ax.set_ylabel(label, fontsize=label_size)
     fig.tight_layout()
     fig.savefig(path, dpi=72)
     plt.close(fig)
+
+
+def save_grid(outputs: dict, path: Path, columns: list[str]) -> None:
+    """One row per filter: A, A′, B, f(B), then ``columns`` (PNG)."""
+    image_grid(outputs, ["A", "A′", "B", "f(B)", *columns], path)
 
 
 def main(argv=None) -> None:

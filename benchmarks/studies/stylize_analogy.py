@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks.studies.analogy_filters import parse_config
+from benchmarks.studies.analogy_filters import image_grid, parse_config
 
 
 def color_stats(content: np.ndarray, style: np.ndarray) -> np.ndarray:
@@ -89,26 +89,8 @@ def table(rows: list[dict], methods: list[str]) -> str:
 
 def save_grid(grid: dict, path: Path, columns: list[str]) -> None:
     """One row per case: content, style, then ``columns`` (PNG)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    cols = ["content", "style", *columns]
-    fig, axes = plt.subplots(len(grid), len(cols), figsize=(2.0 * len(cols), 2.1 * len(grid)), squeeze=False)
-    for i, ((c, s), outs) in enumerate(grid.items()):
-        for j, col in enumerate(cols):
-            ax = axes[i, j]
-            ax.imshow(np.clip(outs[col], 0, 1), interpolation="nearest")
-            ax.set_xticks([])
-            ax.set_yticks([])
-            if i == 0:
-                ax.set_title(col, fontsize=8)
-            if j == 0:
-                ax.set_ylabel(f"{c} × {s}", fontsize=7)
-    fig.tight_layout()
-    fig.savefig(path, dpi=72)
-    plt.close(fig)
+    rows = {f"{c} × {s}": outs for (c, s), outs in grid.items()}
+    image_grid(rows, ["content", "style", *columns], path, cell=(2.0, 2.1), label_size=7)
 
 
 def main(argv=None) -> None:
