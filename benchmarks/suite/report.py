@@ -442,9 +442,13 @@ def task_section(task: str, out: Path, meta: dict[str, Any], fc_rows: list[dict[
              f"{td.variant_col} {', '.join(td.variants)}; sizes {', '.join(map(str, td.sizes))} px. "
              f"CSV: [`{task}.csv`]({task}.csv).", ""]
     if task == "analogy":
-        a = ", ".join(meta.get("analogy_a", [])) or "astronaut"
-        lines += [f"Filters learned from A = {a} (A′ = filter(A)) and applied to B; ground truth "
-                  "= filter(B).", ""]
+        if all("+" in i for i in images):
+            lines += ["Each case is a corpus pair A+B: the filter is learned from A (A′ = filter(A)) "
+                      "and applied to B; ground truth = filter(B).", ""]
+        else:
+            a = ", ".join(meta.get("analogy_a", [])) or "astronaut"
+            lines += [f"Filters learned from A = {a} (A′ = filter(A)) and applied to B; ground "
+                      "truth = filter(B).", ""]
     lines += _methods_section(td)
     preferred = [c for c in TABLE_ORDER.get(task, ()) if c in td.with_values]
     shown = [c for c in ([td.primary] if td.primary else []) + preferred + td.with_values]
@@ -560,7 +564,7 @@ def kernels_section(out: Path) -> list[str]:
     return lines
 
 
-def _header(meta: dict[str, Any], tasks: Sequence[str]) -> list[str]:
+def _header(meta: dict[str, Any], tasks: Sequence[str], photos: Sequence[str] = ()) -> list[str]:
     v = meta.get("versions", {})
     vs = ", ".join(f"{k} {val}" for k, val in v.items() if val)
     runs = meta.get("runs", {})
@@ -582,10 +586,11 @@ def _header(meta: dict[str, Any], tasks: Sequence[str]) -> list[str]:
         lines.append(f"- Command: `python -m {' '.join(meta.get('argv_display', ['benchmarks']))}` "
                      f"({meta.get('timestamp', '?')} → {meta.get('finished', '?')})")
     s = meta.get("settings", {})
+    split = _split_label(s.get("split", "?"), photos)
     th = {t: v.get("label") for t, v in meta.get("threads", {}).items()}
     th_s = ", ".join(f"{t} {v}" for t, v in th.items()) or str(s.get("threads", "?"))
     lines += [
-        f"- Photos: corpus split `{s.get('split', '?')}` ({_corpus_text(s.get('split'))}); "
+        f"- Photos: corpus split `{split}` ({_corpus_text(split)}); "
         f"mode {s.get('mode', '?')}.",
         f"- Threads of every method and peer (`--threads`): {th_s} (thread counts in force per task; "
         "`meta.json` → `threads`).",
@@ -600,6 +605,24 @@ def _header(meta: dict[str, Any], tasks: Sequence[str]) -> list[str]:
         "", "Method, metric definitions and how to rerun or resume: `benchmarks/README.md`.", "",
     ]
     return lines
+
+
+def _split_label(split: Any, photos: Any = ()) -> str:
+    """The split a run's rows come from: ``"heldout (photos from --images)"`` when ``--images``
+    named photos, shortened to ``"heldout"`` when every photo of ``photos`` (``"A+B"`` analogy pairs
+    count both) belongs to that split of the corpus."""
+    text = str(split)
+    base = text.split(" ")[0]
+    if text == base or not photos:
+        return text
+    try:
+        from imgkit import data
+
+        names = {e.name for e in data.corpus(base)}
+    except Exception:  # no corpus here (report read elsewhere): keep the recorded label
+        return text
+    used = {p for ph in photos for p in str(ph).split("+")}
+    return base if used and used <= names else text
 
 
 def _corpus_text(split: Any) -> str:
@@ -638,7 +661,8 @@ def which_method_when(out: Path) -> list[str]:
         except Exception:
             sizes_txt = ""
         lines += [f"Generated from `{out.as_posix().split('benchmarks/', 1)[-1]}` ({sizes_txt}split "
-                  f"`{s.get('split', '?')}`: {len(photos)} photos × {len(td.variants)} mask kinds at "
+                  f"`{_split_label(s.get('split', '?'), photos)}`: {len(photos)} photos × "
+                  f"{len(td.variants)} mask kinds at "
                   f"{sizes} px = {len({r['case'] for r in td.ok})} inpainting cases; threads "
                   f"{s.get('threads', '?')}; {meta.get('cpu_model', '?')}, load average "
                   f"{meta.get('load_avg_1_5_15', '?')} at the start). Ranked by the median full-image "
@@ -744,7 +768,8 @@ def write_report(out: Path, tasks: Sequence[str], *, figures: bool = True) -> Pa
             td = TaskData(task, rows, meta)
             plots.task_plots(out, td)
             plots.grids(out, td)
-    lines = _header(meta, tasks)
+    photos = sorted({r["image"] for t in tasks if t != "kernels" for r in load_rows(out / f"{t}.csv")})
+    lines = _header(meta, tasks, photos)
     wmw = which_method_when(out) if any(t in tasks for t in ("inpaint", "style")) else []
     if any(ln.startswith("*") for ln in wmw):
         lines += ["## Which method when (generated from these results)", "", *wmw]
