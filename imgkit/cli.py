@@ -7,6 +7,7 @@
     imgkit analogy A A_PRIME B -o OUT [--method M] [--OPTION VALUE ...]
     imgkit methods [--task T] [--json]
     imgkit learn-style PAINTING --photos DIR -o STYLE.npz [--steps N] [--resume] [...]
+    imgkit train inpaint --photos DIR -o MODEL.pt [...]   (imgkit train inpaint --help)
     imgkit batch TASK ...          (many images at once on Dask: imgkit batch --help)
     imgkit app [--host 127.0.0.1] [--port 8000]          (the web app; needs imgkit[app])
     imgkit gallery --out DIR [--slow]                     (the comparisons as a static page)
@@ -106,6 +107,10 @@ def build_parser() -> argparse.ArgumentParser:
     # Listed for --help only: `imgkit batch ...` is dispatched to imgkit.batch.cli_main.
     sub.add_parser("batch", help="run a method over folders of images on Dask "
                                  "(imgkit batch --help)", add_help=False)
+    sub.add_parser("learn-style", help="learn a new style for method 'multistyle' "
+                                       "(imgkit learn-style --help)", add_help=False)
+    sub.add_parser("train", help="train an inpainting network (imgkit train inpaint --help)",
+                   add_help=False)
     return parser
 
 
