@@ -26,6 +26,7 @@ import os
 
 import numpy as np
 
+from .._xp import to_numpy
 from ..registry import Option, register
 
 __all__ = ["context_encoder"]
@@ -55,9 +56,7 @@ def context_encoder(image, mask, *, ctx, weights, max_size):
     """
     from ..nets.inpaint_fill import network_fill
 
-    xp = ctx.xp
-    if xp is not np:  # CuPy in: the network reads host arrays and runs on ctx.device
-        image, mask = image.get(), mask.get()
-    out, info = network_fill(np.asarray(image), np.asarray(mask, bool), weights=weights, device=ctx.device,
-                             region="full", max_size=max_size, ctx=ctx)
-    return xp.asarray(out), info
+    # the network reads host arrays (CuPy in: copied to the host) and runs on ctx.device
+    out, info = network_fill(to_numpy(image), np.asarray(to_numpy(mask), bool), weights=weights,
+                             device=ctx.device, region="full", max_size=max_size, ctx=ctx)
+    return ctx.xp.asarray(out), info
