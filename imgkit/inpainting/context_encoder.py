@@ -27,16 +27,15 @@ import os
 import numpy as np
 
 from .._xp import to_numpy
-from ..registry import Option, register
+from ..registry import REQUIRES_TORCH, Option, register
 
 __all__ = ["context_encoder"]
 
-_TORCH_HINT = "install it with pip install torch==2.13.0 (CPU) then pip install 'imgkit[deep]'"
 
 
 @register(
     "context_encoder", task="inpaint", family="deep", backend="torch", devices=("cpu", "cuda"),
-    requires=(("torch", _TORCH_HINT),), region="auto",
+    requires=(REQUIRES_TORCH,), region="auto",
     reference="D. Pathak et al., 'Context Encoders: Feature Learning by Inpainting', CVPR 2016; "
               "gated convolutions of J. Yu et al., ICCV 2019 (network trained by imgkit, docs/models.md)",
     summary="small trained CNN shipped with imgkit: one forward pass, any hole shape (weights= for your own)",

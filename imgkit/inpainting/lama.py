@@ -50,7 +50,7 @@ import numpy as np
 from ..context import Info
 from ..errors import WeightsFormatError, WeightsNotFoundError
 from ..nets._files import cached_load, model_file
-from ..registry import Option, register
+from ..registry import REQUIRES_TORCH, Option, register
 
 #: Environment variable naming the checkpoint when ``weights`` is not given.
 ENV_VAR = "IMGKIT_LAMA_WEIGHTS"
@@ -59,7 +59,6 @@ WEIGHTS_URL = "https://github.com/Sanster/models/releases/download/add_big_lama/
 #: Height and width of the network input must be multiples of this.
 PAD_MOD = 8
 
-_TORCH_HINT = "install it with pip install torch==2.13.0 (CPU) then pip install 'imgkit[deep]'"
 _CACHE: dict[tuple[str, int, int, str], Any] = {}
 
 
@@ -141,7 +140,7 @@ def pad_to_modulo(x: np.ndarray, mod: int = PAD_MOD) -> np.ndarray:
 
 @register(
     "lama", task="inpaint", family="deep", backend="torch", devices=("cpu", "cuda"),
-    requires=(("torch", _TORCH_HINT),),
+    requires=(REQUIRES_TORCH,),
     reference="R. Suvorov et al., 'Resolution-robust Large Mask Inpainting with Fourier "
               "Convolutions', WACV 2022 (TorchScript big-lama.pt as used by IOPaint)",
     summary="pretrained Fourier-convolution network; large holes in one pass (needs weights=)",

