@@ -190,7 +190,7 @@ def restore_image(out: Any, alpha: Any, meta: ImageMeta, *, clip: bool = True) -
 
         out = cupy.asarray(out)
     elif not meta.on_gpu and is_cupy(out):
-        out = out.get()
+        out = to_numpy(out)
     return out
 
 

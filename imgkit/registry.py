@@ -28,8 +28,8 @@ from typing import Any
 from .errors import InvalidOptionError, MissingDependencyError, UnknownMethodError
 
 __all__ = [
-    "DEFAULT_METHODS", "REGION_OPTIONS", "TASKS", "MethodSpec", "Option", "get_method", "list_methods",
-    "register",
+    "DEFAULT_METHODS", "REGION_OPTIONS", "REQUIRES_TORCH", "TASKS", "MethodSpec", "Option", "get_method",
+    "list_methods", "register",
 ]
 
 TASKS = ("inpaint", "stylize", "analogy")
@@ -37,6 +37,8 @@ TASKS = ("inpaint", "stylize", "analogy")
 #: co.), the ``imgkit`` command line and :mod:`imgkit.batch` all read this one table.
 DEFAULT_METHODS = {"inpaint": "criminisi", "stylize": "gatys", "analogy": "hertzmann"}
 FAMILIES = ("classical", "deep")
+#: ``requires=`` entry of the methods that run PyTorch code (module, install hint).
+REQUIRES_TORCH = ("torch", "install it with pip install torch==2.13.0 (CPU) then pip install 'imgkit[deep]'")
 _PACKAGES = ("imgkit.inpainting", "imgkit.style")
 
 

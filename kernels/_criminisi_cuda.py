@@ -18,7 +18,7 @@ from numba import cuda
 
 from . import config
 from ._criminisi_shared import INT64_MAX, _fill_pixel_py, _pixel_priority_py
-from ._xp import get_xp
+from ._xp import get_xp, to_numpy
 
 _pixel_priority_dev = cuda.jit(device=True)(_pixel_priority_py)
 _fill_pixel_dev = cuda.jit(device=True)(_fill_pixel_py)
@@ -157,7 +157,7 @@ def masked_ssd_search_cuda(features, valid, known, ty, tx, y0, y1, x0, x1, bound
         _search_cuda[nblocks, _TPB](features, valid, offs, vals, kbuf, y0, x0, bw, n, b,
                                     blk_s, blk_i)
         _reduce_cuda[1, _TPB](blk_s, blk_i, nblocks, res[0:1], res[1:2])
-    s, i = (int(v) for v in (res.get() if xp is not np else res))
+    s, i = (int(v) for v in to_numpy(res))
     if i == INT64_MAX:
         return INT64_MAX, -1, -1
     return s, y0 + i // bw, x0 + i % bw

@@ -13,7 +13,7 @@ from typing import Any
 import numba
 import numpy as np
 
-__all__ = ["check_device", "get_xp", "gpu_xp", "is_cupy"]
+__all__ = ["check_device", "get_xp", "gpu_xp", "is_cupy", "to_numpy"]
 
 
 def is_cupy(a: Any) -> bool:
@@ -28,6 +28,13 @@ def get_xp(a: Any) -> Any:
 
         return cupy
     return np
+
+
+def to_numpy(a: Any) -> np.ndarray:
+    """``a`` as a NumPy array (a CuPy array is copied to the host)."""
+    if is_cupy(a):
+        return a.get()
+    return np.asarray(a)
 
 
 def gpu_xp() -> Any:

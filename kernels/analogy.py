@@ -80,6 +80,8 @@ References
 .. [2] M. Ashikhmin, "Synthesizing Natural Textures", I3D 2001.
 """
 
+# ruff: noqa: F821  (the bodies call their target's helpers: names the namespace tables define)
+
 from __future__ import annotations
 
 from typing import Any
@@ -90,7 +92,7 @@ from numba import cuda, prange
 
 from . import config
 from ._jit import rebind
-from ._xp import gpu_xp
+from ._xp import check_device, gpu_xp, to_numpy
 
 __all__ = ["causal_offsets", "kernel_taps", "scanline_pass"]
 
@@ -149,24 +151,12 @@ def _coh_candidate_py(s, qy, qx, oy, ox, W, valid):
     return cy, cx
 
 
-_dist_rows = numba.njit(cache=True)(_dist_rows_py)
-_dist = numba.njit(cache=True)(_dist_py)
-_coh_candidate = numba.njit(cache=True)(_coh_candidate_py)
-
-# CUDA device-function builds of the same sources, resolving their helpers in _gpu_ns.
-_gpu_ns: dict[str, Any] = {"np": np}
-_gpu_ns["_dist_rows"] = cuda.jit(device=True)(rebind(_dist_rows_py, _gpu_ns))
-_d_dist = cuda.jit(device=True)(rebind(_dist_py, _gpu_ns))
-_d_coh_candidate = cuda.jit(device=True)(rebind(_coh_candidate_py, _gpu_ns))
-
-
 # ---------------------------------------------------------------------------------------------
 # CPU kernels
 # ---------------------------------------------------------------------------------------------
 
 
-@numba.njit(cache=True)
-def _choose(T, S, fc, y, x, ay, ax, ad, tdy, tdx, tc, tw, rend, cdy, cdx, valid, s, coh, factor):
+def _choose_py(T, S, fc, y, x, ay, ax, ad, tdy, tdx, tc, tw, rend, cdy, cdx, valid, s, coh, factor):
     # Coherence match among the synthesised neighbours, the kappa rule, and the write-back.
     W = T.shape[1]
     by = np.int64(-1)
@@ -199,8 +189,7 @@ def _choose(T, S, fc, y, x, ay, ax, ad, tdy, tdx, tc, tw, rend, cdy, cdx, valid,
     T[y, x, fc] = S[py, px, fc]
 
 
-@numba.njit(cache=True)
-def _scan_approx_cpu(T, S, fc, tdy, tdx, tc, tw, rend, cdy, cdx, valid, approx, s, coh, r0, r1, factor):
+def _scan_approx_cpu_py(T, S, fc, tdy, tdx, tc, tw, rend, cdy, cdx, valid, approx, s, coh, r0, r1, factor):
     W = T.shape[1]
     for y in range(r0, r1):
         for x in range(W):
@@ -215,8 +204,7 @@ def _scan_approx_cpu(T, S, fc, tdy, tdx, tc, tw, rend, cdy, cdx, valid, approx, 
             _choose(T, S, fc, y, x, ay, ax, ad, tdy, tdx, tc, tw, rend, cdy, cdx, valid, s, coh, factor)
 
 
-@numba.njit(parallel=True, cache=True)
-def _static_row(T, Sc, y, tdy, tdx, tc, tw, n_static, by0, bx0, buf):
+def _static_row_py(T, Sc, y, tdy, tdx, tc, tw, n_static, by0, bx0, buf):
     # The static part (taps [0, n_static): every channel but B') of the distance from each pixel
     # of target row y to each source centre of the box [by0, by0 + nby) × [bx0, bx0 + nbx), tap by
     # tap in the taps' order (the same float32 sums as _dist), vectorised over source columns.
@@ -244,9 +232,8 @@ def _static_row(T, Sc, y, tdy, tdx, tc, tw, n_static, by0, bx0, buf):
                     row[j] += w * (d * d)
 
 
-@numba.njit(cache=True)
-def _scan_exact_cpu(T, S, Sc, fc, tdy, tdx, tc, tw, rend, n_static, cdy, cdx, valid, s, coh, r0, r1, factor,
-                    by0, bx0, buf, acc):
+def _scan_exact_cpu_py(T, S, Sc, fc, tdy, tdx, tc, tw, rend, n_static, cdy, cdx, valid, s, coh, r0, r1,
+                       factor, by0, bx0, buf, acc):
     H = T.shape[0]
     W = T.shape[1]
     nby = buf.shape[1]
@@ -289,8 +276,7 @@ def _scan_exact_cpu(T, S, Sc, fc, tdy, tdx, tc, tw, rend, n_static, cdy, cdx, va
 # ---------------------------------------------------------------------------------------------
 
 
-@cuda.jit
-def _scan_gpu(T, S, fc, tdy, tdx, tc, tw, rend, cdy, cdx, valid, approx, s, coh, r0, r1, factor, exact):
+def _scan_gpu_py(T, S, fc, tdy, tdx, tc, tw, rend, cdy, cdx, valid, approx, s, coh, r0, r1, factor, exact):
     tid = cuda.threadIdx.x
     nt = cuda.blockDim.x
     W = T.shape[1]
@@ -313,7 +299,7 @@ def _scan_gpu(T, S, fc, tdy, tdx, tc, tw, rend, cdy, cdx, valid, approx, s, coh,
                     sy = idx // Ws
                     sx = idx - sy * Ws
                     if valid[sy, sx]:
-                        d = _d_dist(T, S, y, x, sy, sx, tdy, tdx, tc, tw, rend, bd)
+                        d = _dist(T, S, y, x, sy, sx, tdy, tdx, tc, tw, rend, bd)
                         if d < bd:
                             bd = d
                             bi = idx
@@ -322,18 +308,18 @@ def _scan_gpu(T, S, fc, tdy, tdx, tc, tw, rend, cdy, cdx, valid, approx, s, coh,
                 ay = np.int64(approx[y, x, 0])
                 ax = np.int64(approx[y, x, 1])
                 if 0 <= ay < Hs and 0 <= ax < Ws and valid[ay, ax]:
-                    bd = _d_dist(T, S, y, x, ay, ax, tdy, tdx, tc, tw, rend, np.inf)
+                    bd = _dist(T, S, y, x, ay, ax, tdy, tdx, tc, tw, rend, np.inf)
                     bi = ay * Ws + ax
             red_d[tid] = bd
             red_i[tid] = bi
             # 2. coherence candidates, one per thread (full distances)
             j = tid
             while j < ncoh:
-                cy, cx = _d_coh_candidate(s, y, x, cdy[j], cdx[j], W, valid)
+                cy, cx = _coh_candidate(s, y, x, cdy[j], cdx[j], W, valid)
                 coh_y[j] = cy
                 coh_x[j] = cx
                 if cy >= 0:
-                    coh_d[j] = _d_dist(T, S, y, x, cy, cx, tdy, tdx, tc, tw, rend, np.inf)
+                    coh_d[j] = _dist(T, S, y, x, cy, cx, tdy, tdx, tc, tw, rend, np.inf)
                 else:
                     coh_d[j] = np.inf
                 j += nt
@@ -366,6 +352,43 @@ def _scan_gpu(T, S, fc, tdy, tdx, tc, tw, rend, cdy, cdx, valid, approx, s, coh,
                 coh[y, x] = won
                 T[y, x, fc] = S[py, px, fc]
             cuda.syncthreads()
+
+
+# ---------------------------------------------------------------------------------------------
+# One namespace table per compilation target (as kernels/patchmatch/): every body above resolves
+# its helpers (_dist_rows, _dist, _coh_candidate, ...) in the table of the target it is compiled
+# for. Each table is complete before anything compiles (Numba resolves globals when it compiles);
+# ``__name__``: Numba's cache rebuilds a cached function's environment from that module.
+# ---------------------------------------------------------------------------------------------
+
+
+def _njit(body, table, **options):
+    return numba.njit(cache=True, **options)(rebind(body, table))
+
+
+def _device(body):
+    return cuda.jit(device=True)(rebind(body, _GPU))
+
+
+_CPU: dict[str, Any] = {"__name__": __name__, "np": np, "prange": prange}
+_CPU.update(
+    _dist_rows=_njit(_dist_rows_py, _CPU),
+    _dist=_njit(_dist_py, _CPU),
+    _coh_candidate=_njit(_coh_candidate_py, _CPU),
+    _choose=_njit(_choose_py, _CPU),
+    _static_row=_njit(_static_row_py, _CPU, parallel=True),
+)
+_scan_approx_cpu = _njit(_scan_approx_cpu_py, _CPU)
+_scan_exact_cpu = _njit(_scan_exact_cpu_py, _CPU)
+
+_GPU: dict[str, Any] = {"__name__": __name__, "np": np, "numba": numba, "cuda": cuda,
+                        "_MAX_THREADS": _MAX_THREADS, "_MAX_COH": _MAX_COH}
+_GPU.update(
+    _dist_rows=_device(_dist_rows_py),
+    _dist=_device(_dist_py),
+    _coh_candidate=_device(_coh_candidate_py),
+)
+_scan_gpu = cuda.jit(rebind(_scan_gpu_py, _GPU, "_scan_gpu"))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -481,8 +504,7 @@ def scanline_pass(
     ----------
     .. [1] A. Hertzmann et al., "Image Analogies", SIGGRAPH 2001, section 3.2.
     """
-    if device not in ("cpu", "cuda"):
-        raise ValueError(f"device must be 'cpu' or 'cuda'; got {device!r}")
+    check_device(device, target, source, valid, s, coh)
     xp = np if device == "cpu" else gpu_xp()
     if tuple(target.shape[:2]) != tuple(s.shape[:2]) or tuple(coh.shape) != tuple(target.shape[:2]):
         raise ValueError("s and coh must have the target's height and width")
@@ -491,11 +513,11 @@ def scanline_pass(
     C = target.shape[2]
     if not 0 <= filtered_channel < C:
         raise ValueError(f"filtered_channel must be in [0, {C}); got {filtered_channel!r}")
-    k = np.asarray(kernel.get() if hasattr(kernel, "get") else kernel, np.float32)
+    k = to_numpy(kernel).astype(np.float32, copy=False)
     if k.ndim != 3 or k.shape[2] != C:
         raise ValueError(f"kernel must have shape (P, P, {C}); got {k.shape}")
     half = k.shape[0] // 2
-    valid_h = valid.get() if hasattr(valid, "get") else np.asarray(valid)
+    valid_h = to_numpy(valid)
     if valid_h.shape != tuple(source.shape[:2]):
         raise ValueError(f"valid must have shape {tuple(source.shape[:2])}; got {valid_h.shape}")
     band = np.zeros_like(valid_h, dtype=bool)

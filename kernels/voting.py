@@ -59,6 +59,8 @@ References
    2009.
 """
 
+# ruff: noqa: F821  (the bodies call their target's helpers: names the namespace tables define)
+
 from __future__ import annotations
 
 import math
@@ -77,6 +79,38 @@ __all__ = ["vote"]
 _MODES = ("mean", "best", "meanshift")
 
 
+def _proposal_py(nnf, logw, y, x, dy, dx, half, H, W, Hs, Ws):
+    # The proposal of target patch p = (y - dy, x - dx) for pixel (y, x): (log weight, source
+    # centre y, source centre x), or (-inf, -1, -1) when p lies outside the target, does not vote
+    # or has a source centre closer than `half` to the source border (not a whole patch).
+    py = y - dy
+    px = x - dx
+    if py < 0 or py >= H or px < 0 or px >= W:
+        return -np.inf, -1, -1
+    lw = logw[py, px]
+    sy = nnf[py, px, 0]
+    sx = nnf[py, px, 1]
+    if lw > -np.inf and sy >= half and sy < Hs - half and sx >= half and sx < Ws - half:
+        return lw, sy, sx
+    return -np.inf, -1, -1
+
+
+def _heaviest_py(nnf, logw, y, x, half, H, W, Hs, Ws):
+    # The heaviest proposal for pixel (y, x): (log weight, source pixel y, x) of the first one in
+    # o order with the largest log weight; (-inf, -1, -1) when there is none.
+    m = -np.inf
+    my = -1
+    mx = -1
+    for dy in range(-half, half + 1):
+        for dx in range(-half, half + 1):
+            lw, sy, sx = _proposal(nnf, logw, y, x, dy, dx, half, H, W, Hs, Ws)
+            if lw > m:
+                m = lw
+                my = sy + dy
+                mx = sx + dx
+    return m, my, mx
+
+
 def _weighted_pass_py(source, nnf, logw, wexp, acc, y, x, half, shift, own, ref, bw2, H, W, Hs, Ws, C):
     # One pass over the proposals of (y, x): acc[y, x] = sum w c, returns sum w. With ref (not
     # the first pass) each weight also gets the mean-shift factor of its distance to out[y, x]
@@ -85,28 +119,19 @@ def _weighted_pass_py(source, nnf, logw, wexp, acc, y, x, half, shift, own, ref,
         acc[y, x, c] = 0.0
     tot = 0.0
     for dy in range(-half, half + 1):
-        py = y - dy
-        if py < 0 or py >= H:
-            continue
         for dx in range(-half, half + 1):
-            px = x - dx
-            if px < 0 or px >= W:
-                continue
-            lw = logw[py, px]
+            lw, sy, sx = _proposal(nnf, logw, y, x, dy, dx, half, H, W, Hs, Ws)
             if lw > -np.inf:
-                sy = nnf[py, px, 0]
-                sx = nnf[py, px, 1]
-                if sy >= half and sy < Hs - half and sx >= half and sx < Ws - half:
-                    w = math.exp(lw - shift) if own else wexp[py, px]
-                    if bw2 > 0:
-                        d2 = 0.0
-                        for c in range(C):
-                            t = source[sy + dy, sx + dx, c] - ref[y, x, c]
-                            d2 += t * t
-                        w = w * math.exp(-d2 / (2.0 * bw2))
-                    tot += w
+                w = math.exp(lw - shift) if own else wexp[y - dy, x - dx]
+                if bw2 > 0:
+                    d2 = 0.0
                     for c in range(C):
-                        acc[y, x, c] += w * source[sy + dy, sx + dx, c]
+                        t = source[sy + dy, sx + dx, c] - ref[y, x, c]
+                        d2 += t * t
+                    w = w * math.exp(-d2 / (2.0 * bw2))
+                tot += w
+                for c in range(C):
+                    acc[y, x, c] += w * source[sy + dy, sx + dx, c]
     return tot
 
 
@@ -122,25 +147,7 @@ def _vote_pixel_py(target, source, nnf, logw, wexp, out, acc, y, x, half, vote, 
     if not vote[y, x]:
         return
     if mode == 1:  # best: the first heaviest voting patch
-        m = -np.inf
-        my = -1
-        mx = -1
-        for dy in range(-half, half + 1):
-            py = y - dy
-            if py < 0 or py >= H:
-                continue
-            for dx in range(-half, half + 1):
-                px = x - dx
-                if px < 0 or px >= W:
-                    continue
-                lw = logw[py, px]
-                if lw > m:
-                    sy = nnf[py, px, 0]
-                    sx = nnf[py, px, 1]
-                    if sy >= half and sy < Hs - half and sx >= half and sx < Ws - half:
-                        m = lw
-                        my = sy + dy
-                        mx = sx + dx
+        _, my, mx = _heaviest(nnf, logw, y, x, half, H, W, Hs, Ws)
         if my >= 0:
             for c in range(C):
                 out[y, x, c] = source[my, mx, c]
@@ -149,21 +156,7 @@ def _vote_pixel_py(target, source, nnf, logw, wexp, out, acc, y, x, half, vote, 
     shift = 0.0
     tot = _weighted_pass(source, nnf, logw, wexp, acc, y, x, half, shift, own, out, 0.0, H, W, Hs, Ws, C)
     if tot == 0.0:  # no proposal, or all its weights underflowed: shift by the pixel's own max
-        shift = -np.inf
-        for dy in range(-half, half + 1):
-            py = y - dy
-            if py < 0 or py >= H:
-                continue
-            for dx in range(-half, half + 1):
-                px = x - dx
-                if px < 0 or px >= W:
-                    continue
-                lw = logw[py, px]
-                if lw > shift:
-                    sy = nnf[py, px, 0]
-                    sx = nnf[py, px, 1]
-                    if sy >= half and sy < Hs - half and sx >= half and sx < Ws - half:
-                        shift = lw
+        shift, my, mx = _heaviest(nnf, logw, y, x, half, H, W, Hs, Ws)
         if shift == -np.inf:
             return
         own = True
@@ -180,15 +173,6 @@ def _vote_pixel_py(target, source, nnf, logw, wexp, out, acc, y, x, half, vote, 
                     out[y, x, c] = acc[y, x, c] / tot
 
 
-_weighted_pass = numba.njit(cache=True)(_weighted_pass_py)
-_vote_pixel = numba.njit(cache=True)(_vote_pixel_py)
-
-
-_gpu_ns: dict[str, Any] = {"np": np, "math": math}
-_gpu_ns["_weighted_pass"] = cuda.jit(device=True)(rebind(_weighted_pass_py, _gpu_ns))
-_d_vote_pixel = cuda.jit(device=True)(rebind(_vote_pixel_py, _gpu_ns))
-
-
 def _vote_cpu_py(target, source, nnf, logw, wexp, out, acc, half, vote, mode, bw2, ms_iters):
     H = target.shape[0]
     W = target.shape[1]
@@ -198,16 +182,36 @@ def _vote_cpu_py(target, source, nnf, logw, wexp, out, acc, half, vote, mode, bw
             _vote_pixel(target, source, nnf, logw, wexp, out, acc, y, x, half, vote, mode, bw2, ms_iters)
 
 
-# one threaded build; small votes (config.PM_PARALLEL_MIN_PIXELS) run it on one thread (_jit.threaded_call)
-_vote_cpu = numba.njit(parallel=True, cache=True)(rebind(_vote_cpu_py, name="_vote_cpu"))
-
-
-@cuda.jit
-def _vote_gpu(target, source, nnf, logw, wexp, out, acc, half, vote, mode, bw2, ms_iters):
+def _vote_gpu_py(target, source, nnf, logw, wexp, out, acc, half, vote, mode, bw2, ms_iters):
     x, y = cuda.grid(2)
     if y >= target.shape[0] or x >= target.shape[1]:
         return
-    _d_vote_pixel(target, source, nnf, logw, wexp, out, acc, y, x, half, vote, mode, bw2, ms_iters)
+    _vote_pixel(target, source, nnf, logw, wexp, out, acc, y, x, half, vote, mode, bw2, ms_iters)
+
+
+# One namespace table per compilation target (as kernels/patchmatch/): the shared per-pixel
+# bodies above resolve their helpers (_proposal, _heaviest, _weighted_pass, _vote_pixel) in the table of the
+# target they are compiled for. Each table is complete before anything compiles (Numba resolves
+# globals when it compiles). ``__name__``: Numba's cache rebuilds a cached function's environment
+# from that module.
+_CPU: dict[str, Any] = {"__name__": __name__, "np": np, "math": math, "prange": prange}
+_CPU.update(
+    _proposal=numba.njit(cache=True, inline="always")(rebind(_proposal_py, _CPU)),
+    _heaviest=numba.njit(cache=True)(rebind(_heaviest_py, _CPU)),
+    _weighted_pass=numba.njit(cache=True)(rebind(_weighted_pass_py, _CPU)),
+    _vote_pixel=numba.njit(cache=True)(rebind(_vote_pixel_py, _CPU)),
+)
+# one threaded build; small votes (config.PM_PARALLEL_MIN_PIXELS) run it on one thread (_jit.threaded_call)
+_vote_cpu = numba.njit(parallel=True, cache=True)(rebind(_vote_cpu_py, _CPU, "_vote_cpu"))
+
+_GPU: dict[str, Any] = {"__name__": __name__, "np": np, "math": math, "cuda": cuda}
+_GPU.update(
+    _proposal=cuda.jit(device=True)(rebind(_proposal_py, _GPU)),
+    _heaviest=cuda.jit(device=True)(rebind(_heaviest_py, _GPU)),
+    _weighted_pass=cuda.jit(device=True)(rebind(_weighted_pass_py, _GPU)),
+    _vote_pixel=cuda.jit(device=True)(rebind(_vote_pixel_py, _GPU)),
+)
+_vote_gpu = cuda.jit(rebind(_vote_gpu_py, _GPU, "_vote_gpu"))
 
 
 def vote(

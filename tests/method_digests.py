@@ -15,9 +15,10 @@ versions of the numerical packages); the test compares digests exactly where the
 the same, and elsewhere checks that two runs agree to the byte and that the mean of each output
 stays near the recorded one.
 
-Every registered method is either a case here (run with tiny settings so the whole set takes
-seconds) or listed in :data:`EXCLUDED` with the reason; a method that is neither fails the test
-with a message naming it (add its case, then regenerate).
+Every registered method runs here, with the tiny settings of :data:`OPTIONS` where its defaults
+would be slow (its defaults otherwise), unless :data:`EXCLUDED` lists it with the reason. A method
+without a recorded digest (a new one) is skipped with a message naming it until the file is
+regenerated; a recorded method that no longer exists fails the test.
 """
 
 from __future__ import annotations

@@ -26,16 +26,16 @@ import os
 
 import numpy as np
 
-from ..registry import Option, register
+from .._xp import to_numpy
+from ..registry import REQUIRES_TORCH, Option, register
 
 __all__ = ["context_encoder"]
 
-_TORCH_HINT = "install it with pip install torch==2.13.0 (CPU) then pip install 'imgkit[deep]'"
 
 
 @register(
     "context_encoder", task="inpaint", family="deep", backend="torch", devices=("cpu", "cuda"),
-    requires=(("torch", _TORCH_HINT),), region="auto",
+    requires=(REQUIRES_TORCH,), region="auto",
     reference="D. Pathak et al., 'Context Encoders: Feature Learning by Inpainting', CVPR 2016; "
               "gated convolutions of J. Yu et al., ICCV 2019 (network trained by imgkit, docs/models.md)",
     summary="small trained CNN shipped with imgkit: one forward pass, any hole shape (weights= for your own)",
@@ -55,9 +55,7 @@ def context_encoder(image, mask, *, ctx, weights, max_size):
     """
     from ..nets.inpaint_fill import network_fill
 
-    xp = ctx.xp
-    if xp is not np:  # CuPy in: the network reads host arrays and runs on ctx.device
-        image, mask = image.get(), mask.get()
-    out, info = network_fill(np.asarray(image), np.asarray(mask, bool), weights=weights, device=ctx.device,
-                             region="full", max_size=max_size, ctx=ctx)
-    return xp.asarray(out), info
+    # the network reads host arrays (CuPy in: copied to the host) and runs on ctx.device
+    out, info = network_fill(to_numpy(image), np.asarray(to_numpy(mask), bool), weights=weights,
+                             device=ctx.device, region="full", max_size=max_size, ctx=ctx)
+    return ctx.xp.asarray(out), info

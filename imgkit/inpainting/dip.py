@@ -58,9 +58,7 @@ import numpy as np
 
 from ..context import Info
 from ..errors import InvalidImageError, NoSourceError
-from ..registry import Option, register
-
-_TORCH_HINT = "install it with pip install torch==2.13.0 (CPU) then pip install 'imgkit[deep]'"
+from ..registry import REQUIRES_TORCH, Option, register
 
 
 @dataclass(kw_only=True)
@@ -127,7 +125,7 @@ def channel_plan(depth: int, channels: int, skip_channels: int) -> tuple[list[in
 
 @register(
     "dip", task="inpaint", family="deep", backend="torch", devices=("cpu", "cuda"),
-    requires=(("torch", _TORCH_HINT),),
+    requires=(REQUIRES_TORCH,),
     reference="D. Ulyanov, A. Vedaldi, V. Lempitsky, 'Deep Image Prior', CVPR 2018",
     summary="fits a random-init hourglass CNN to the known pixels; no training data, slow",
     options=(

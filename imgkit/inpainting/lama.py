@@ -49,7 +49,8 @@ import numpy as np
 
 from ..context import Info
 from ..errors import WeightsFormatError, WeightsNotFoundError
-from ..registry import Option, register
+from ..nets._files import cached_load, model_file
+from ..registry import REQUIRES_TORCH, Option, register
 
 #: Environment variable naming the checkpoint when ``weights`` is not given.
 ENV_VAR = "IMGKIT_LAMA_WEIGHTS"
@@ -58,7 +59,6 @@ WEIGHTS_URL = "https://github.com/Sanster/models/releases/download/add_big_lama/
 #: Height and width of the network input must be multiples of this.
 PAD_MOD = 8
 
-_TORCH_HINT = "install it with pip install torch==2.13.0 (CPU) then pip install 'imgkit[deep]'"
 _CACHE: dict[tuple[str, int, int, str], Any] = {}
 
 
@@ -96,14 +96,8 @@ def resolve_weights(weights: str | os.PathLike[str] | None) -> Path:
                 f"{WEIGHTS_URL}"
             )
         weights, source = env, f"environment variable {ENV_VAR}"
-    path = Path(weights).expanduser()
-    if not path.is_file():
-        what = "is a folder, not a file" if path.is_dir() else "does not exist"
-        raise WeightsNotFoundError(
-            f"LaMa checkpoint {str(path)!r} (from {source}) {what}; expected the TorchScript "
-            f"file big-lama.pt, published at {WEIGHTS_URL}"
-        )
-    return path.resolve()
+    return model_file(weights, "LaMa checkpoint",
+                      f"expected the TorchScript file big-lama.pt, published at {WEIGHTS_URL}", source)
 
 
 def _first_sentence(exc: BaseException) -> str:
@@ -112,14 +106,14 @@ def _first_sentence(exc: BaseException) -> str:
 
 
 def load_model(path: Path, device: Any) -> Any:
-    """Load (and cache, one per file version and device) a TorchScript checkpoint."""
+    """Load (and cache, one per file version and device) a TorchScript checkpoint; one model is
+    kept in memory (big-lama.pt is about 200 MB)."""
+    return cached_load(_CACHE, path, device, _load_torchscript, keep=1)
+
+
+def _load_torchscript(path: Path, device: Any) -> Any:
     import torch
 
-    st = path.stat()
-    key = (str(path), st.st_mtime_ns, st.st_size, str(device))
-    model = _CACHE.get(key)
-    if model is not None:
-        return model
     try:
         with warnings.catch_warnings():
             # PyTorch ≥ 2.10 marks TorchScript deprecated; big-lama.pt is only published as
@@ -133,10 +127,7 @@ def load_model(path: Path, device: Any) -> Any:
             f"big-lama.pt, the TorchScript export from {WEIGHTS_URL} (a training checkpoint "
             f"or a state dict saved with torch.save will not do)"
         ) from None
-    model.eval()
-    _CACHE.clear()  # keep one model in memory: big-lama.pt is about 200 MB
-    _CACHE[key] = model
-    return model
+    return model.eval()
 
 
 def pad_to_modulo(x: np.ndarray, mod: int = PAD_MOD) -> np.ndarray:
@@ -149,7 +140,7 @@ def pad_to_modulo(x: np.ndarray, mod: int = PAD_MOD) -> np.ndarray:
 
 @register(
     "lama", task="inpaint", family="deep", backend="torch", devices=("cpu", "cuda"),
-    requires=(("torch", _TORCH_HINT),),
+    requires=(REQUIRES_TORCH,),
     reference="R. Suvorov et al., 'Resolution-robust Large Mask Inpainting with Fourier "
               "Convolutions', WACV 2022 (TorchScript big-lama.pt as used by IOPaint)",
     summary="pretrained Fourier-convolution network; large holes in one pass (needs weights=)",

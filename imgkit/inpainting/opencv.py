@@ -15,6 +15,9 @@ Conventions handled here so callers do not have to:
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import numpy as np
 
 from ..registry import Option, register
@@ -45,30 +48,32 @@ def _cv_inpaint(image: np.ndarray, mask: np.ndarray, radius: float, flag: int) -
     return out[py[0] : out.shape[0] - py[1], px[0] : out.shape[1] - px[1]]
 
 
-@register(
-    "telea", task="inpaint", family="classical", backend="opencv",
+def _cv_method(name: str, flag: str, reference: str, summary: str) -> Callable[..., Any]:
+    """Register ``cv2.inpaint`` with the flag ``cv2.<flag>`` as inpainting method ``name``."""
+
+    def method(image, mask, *, ctx, radius):
+        import cv2
+
+        return _cv_inpaint(image, mask, radius, getattr(cv2, flag)), None
+
+    method.__name__ = method.__qualname__ = name
+    method.__doc__ = f"``cv2.inpaint`` with ``{flag}`` (see the module docstring)."
+    return register(name, task="inpaint", family="classical", backend="opencv", reference=reference,
+                    summary=summary, options=(_RADIUS,))(method)
+
+
+telea = _cv_method(
+    "telea", "INPAINT_TELEA",
     reference="A. Telea, 'An Image Inpainting Technique Based on the Fast Marching Method', "
               "J. Graphics Tools 9(1), 2004 (cv2.inpaint, INPAINT_TELEA)",
     summary="fast-marching diffusion fill; smooth, blurs texture, very fast",
-    options=(_RADIUS,),
 )
-def telea(image, mask, *, ctx, radius):
-    import cv2
-
-    return _cv_inpaint(image, mask, radius, cv2.INPAINT_TELEA), None
-
-
-@register(
-    "ns", task="inpaint", family="classical", backend="opencv",
+ns = _cv_method(
+    "ns", "INPAINT_NS",
     reference="M. Bertalmio, A. L. Bertozzi, G. Sapiro, 'Navier-Stokes, Fluid Dynamics, and "
               "Image and Video Inpainting', CVPR 2001 (cv2.inpaint, INPAINT_NS)",
     summary="Navier–Stokes isophote transport; smooth, blurs texture, very fast",
-    options=(_RADIUS,),
 )
-def ns(image, mask, *, ctx, radius):
-    import cv2
-
-    return _cv_inpaint(image, mask, radius, cv2.INPAINT_NS), None
 
 
 def _xphoto(image: np.ndarray, mask: np.ndarray, algorithm: int, lab: bool) -> np.ndarray:
@@ -93,35 +98,32 @@ _FSR_REF = ("J. Seiler, M. Jonscher, M. Schöberl, A. Kaup, 'Resampling Images t
             "(cv2.xphoto.inpaint, {})")
 
 
-@register(
-    "fsr_fast", task="inpaint", family="classical", backend="opencv",
-    reference=_FSR_REF.format("INPAINT_FSR_FAST"),
+def _xphoto_method(name: str, algorithm: str, lab: bool, reference: str, summary: str) -> Callable[..., Any]:
+    """Register ``cv2.xphoto.inpaint`` with ``cv2.xphoto.<algorithm>`` (on CIE Lab with ``lab``)
+    as inpainting method ``name``."""
+
+    def method(image, mask, *, ctx):
+        import cv2
+
+        return _xphoto(image, mask, getattr(cv2.xphoto, algorithm), lab=lab), None
+
+    method.__name__ = method.__qualname__ = name
+    method.__doc__ = f"``cv2.xphoto.inpaint`` with ``{algorithm}`` (see the module docstring)."
+    return register(name, task="inpaint", family="classical", backend="opencv", reference=reference,
+                    summary=summary)(method)
+
+
+fsr_fast = _xphoto_method(
+    "fsr_fast", "INPAINT_FSR_FAST", lab=False, reference=_FSR_REF.format("INPAINT_FSR_FAST"),
     summary="frequency-selective reconstruction, fast preset; good on thin masks",
 )
-def fsr_fast(image, mask, *, ctx):
-    import cv2
-
-    return _xphoto(image, mask, cv2.xphoto.INPAINT_FSR_FAST, lab=False), None
-
-
-@register(
-    "fsr_best", task="inpaint", family="classical", backend="opencv",
-    reference=_FSR_REF.format("INPAINT_FSR_BEST"),
+fsr_best = _xphoto_method(
+    "fsr_best", "INPAINT_FSR_BEST", lab=False, reference=_FSR_REF.format("INPAINT_FSR_BEST"),
     summary="frequency-selective reconstruction, best preset; high quality, slow",
 )
-def fsr_best(image, mask, *, ctx):
-    import cv2
-
-    return _xphoto(image, mask, cv2.xphoto.INPAINT_FSR_BEST, lab=False), None
-
-
-@register(
-    "shiftmap", task="inpaint", family="classical", backend="opencv",
+shiftmap = _xphoto_method(
+    "shiftmap", "INPAINT_SHIFTMAP", lab=True,
     reference="K. He, J. Sun, 'Statistics of Patch Offsets for Image Completion', ECCV 2012 "
               "(cv2.xphoto.inpaint, INPAINT_SHIFTMAP)",
     summary="graph-cut shift-map completion with dominant patch offsets (in CIE Lab)",
 )
-def shiftmap(image, mask, *, ctx):
-    import cv2
-
-    return _xphoto(image, mask, cv2.xphoto.INPAINT_SHIFTMAP, lab=True), None

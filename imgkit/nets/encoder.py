@@ -11,7 +11,7 @@ import functools
 
 import torch
 
-from .._torch import torch_device as _torch_device
+from .._torch import torch_device
 from .multilayer import IMAGENET_MEAN, IMAGENET_STD, MultiLayerEncoder, conv_from
 
 __all__ = ["IMAGENET_MEAN", "IMAGENET_STD", "MultiLayerEncoder", "conv_from", "get_encoder"]
@@ -37,7 +37,7 @@ def get_encoder(
     """
     if pooling not in ("max", "avg"):
         raise ValueError(f"pooling must be 'max' or 'avg'; got {pooling!r}")
-    return _cached_encoder(net, _torch_device(device), pooling)
+    return _cached_encoder(net, torch_device(device), pooling)
 
 
 @functools.cache

@@ -19,6 +19,7 @@ import numpy as np
 
 from ..context import Info
 from ..errors import WeightsNotFoundError
+from ._files import cached_load, model_file
 
 __all__ = ["DEFAULT_WEIGHTS", "ContextEncoderInfo", "network_fill", "resolve_weights"]
 
@@ -60,28 +61,15 @@ def resolve_weights(weights: str | os.PathLike[str] | None) -> Path:
                 f"weights='model.pt' from `imgkit train inpaint --photos DIR -o model.pt`"
             )
         return DEFAULT_WEIGHTS
-    path = Path(weights).expanduser()
-    if not path.is_file():
-        what = "is a folder, not a file" if path.is_dir() else "does not exist"
-        raise WeightsNotFoundError(
-            f"weights: context-encoder model {str(path)!r} {what}; expected a model file written "
-            f"by `imgkit train inpaint ... -o model.pt` (or leave weights unset for the shipped one)"
-        )
-    return path.resolve()
+    return model_file(weights, "weights: context-encoder model",
+                      "expected a model file written by `imgkit train inpaint ... -o model.pt` (or leave "
+                      "weights unset for the shipped one)")
 
 
 def _load(path: Path, device: Any) -> Any:
     from .inpaint_net import load_model
 
-    st = path.stat()
-    key = (str(path), st.st_mtime_ns, st.st_size, str(device))
-    net = _CACHE.get(key)
-    if net is None:
-        net = load_model(path, device)
-        if len(_CACHE) >= 4:
-            _CACHE.clear()
-        _CACHE[key] = net
-    return net
+    return cached_load(_CACHE, path, device, load_model, keep=4)
 
 
 def _region(hole: np.ndarray) -> tuple[int, int, int, int]:

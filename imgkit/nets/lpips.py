@@ -16,7 +16,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .encoder import MultiLayerEncoder, _torch_device, get_encoder
+from .._torch import torch_device
+from .encoder import MultiLayerEncoder, get_encoder
 from .weights import load_weights
 
 __all__ = ["LPIPS", "TAPS", "get_lpips"]
@@ -80,7 +81,7 @@ def get_lpips(net: str = "vgg16", device: str | torch.device = "cpu") -> LPIPS:
     """The LPIPS model for ``net`` ("vgg16" or "alexnet") on ``device``, built once."""
     if net not in TAPS:
         raise ValueError(f"net must be 'vgg16' or 'alexnet'; got {net!r}")
-    return _cached_lpips(net, _torch_device(device))
+    return _cached_lpips(net, torch_device(device))
 
 
 @functools.cache

@@ -21,31 +21,16 @@ import numpy as np
 
 from ..errors import InvalidOptionError
 from ..registry import Option
+from ._common import preserve_mode
 
-__all__ = ["PRESERVE_CHOICES", "preserve_color_option", "preserve_colors", "preserve_mode", "run_tiled",
-           "tile_options", "torch_threads"]
-
-PRESERVE_CHOICES = ("none", "luminance", "histogram")
-
-
-def preserve_mode(value: Any) -> str:
-    """``preserve_color`` value → ``"none"``, ``"luminance"`` or ``"histogram"``."""
-    return _preserve(value)
-
-
-def _preserve(value: Any) -> str:
-    if isinstance(value, bool):
-        return "luminance" if value else "none"
-    if value not in PRESERVE_CHOICES:
-        raise ValueError(f"must be True, False or one of {list(PRESERVE_CHOICES)}")
-    return value
-
+__all__ = ["finish", "pad_to_multiple", "preserve_color_option", "preserve_colors", "run_tiled",
+           "run_tiled_steps", "tile_options", "torch_threads"]
 
 def preserve_color_option() -> Option:
     """The ``preserve_color`` option (shared by every feed-forward method)."""
     return Option("preserve_color", "none", "keep the content's colours: 'luminance' (or True) keeps the "
                   "stylised luminance with the content's chroma; 'histogram' matches colour statistics",
-                  type=(str, bool), check=_preserve)
+                  type=(str, bool), check=preserve_mode)
 
 
 def tile_options(default_tile: int = 1024) -> tuple[Option, ...]:
@@ -63,7 +48,7 @@ def preserve_colors(out: np.ndarray, content: np.ndarray, mode: str) -> np.ndarr
     """Apply ``preserve_color`` ``mode`` to a stylised ``out`` (H, W, 3) given ``content`` (H, W, 3)."""
     from .._color import match_color, rgb_to_yiq, yiq_to_rgb
 
-    mode = _preserve(mode)
+    mode = preserve_mode(mode)
     if mode == "luminance":
         yiq = rgb_to_yiq(content)
         yiq[:, :, 0] = rgb_to_yiq(out)[:, :, 0]
@@ -71,6 +56,25 @@ def preserve_colors(out: np.ndarray, content: np.ndarray, mode: str) -> np.ndarr
     if mode == "histogram":
         return np.clip(match_color(out, content), 0.0, 1.0).astype(np.float32)
     return out
+
+
+def finish(out: np.ndarray, content: np.ndarray, preserve_color: Any, strength: float = 1.0) -> np.ndarray:
+    """The last step of a feed-forward method: ``preserve_color`` applied to the stylised ``out``,
+    then mixed with ``content`` by ``strength`` (1: stylised only), as contiguous float32."""
+    out = preserve_colors(out, content, preserve_color)
+    if strength < 1.0:
+        out = strength * out + (1.0 - strength) * content
+    return np.ascontiguousarray(out, dtype=np.float32)
+
+
+def pad_to_multiple(x: np.ndarray, multiple: int = 4) -> np.ndarray:
+    """``x`` (H, W, C) padded at the bottom and right to multiples of ``multiple`` (a network's
+    total stride): reflected, or edge-replicated when a side is ``multiple`` or less."""
+    H, W = x.shape[:2]
+    ph, pw = (-H) % multiple, (-W) % multiple
+    if ph or pw:
+        x = np.pad(x, ((0, ph), (0, pw), (0, 0)), mode="reflect" if min(H, W) > multiple else "edge")
+    return x
 
 
 def torch_threads() -> int | None:
@@ -192,3 +196,19 @@ def run_tiled(
             if progress is not None:
                 progress(done, total)
     return acc / wsum
+
+
+def run_tiled_steps(ctx: Any, desc: str, net: Callable[[Any, Any], Any], x: Any, *, tile: int, overlap: int,
+                    info: Any) -> Any:
+    """:func:`run_tiled` in inference mode under ``ctx``'s progress bar (one step per tile, the
+    total set once known, also as ``info.tiles``) and its ``"stylise"`` timer."""
+    import torch
+
+    with ctx.steps(1, desc=desc, unit="tile") as bar, ctx.timer("stylise"), torch.inference_mode():
+        def progress(done: int, total: int) -> None:
+            bar.total = info.tiles = total
+            if bar._bar is not None:
+                bar._bar.total = total
+            bar.update(1, {"tile": done, "tiles": total})
+
+        return run_tiled(net, x, tile=tile, overlap=overlap, multiple=4, progress=progress)

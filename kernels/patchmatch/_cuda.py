@@ -21,6 +21,16 @@ def _device(body: Any) -> Any:
     return cuda.jit(device=True)(rebind(body, _GPU))
 
 
+def _try_py(T, S, C, y, x, cy, cx, by, bx, bd, half, wpix, kern, use_w, use_k, lo_y, hi_y, lo_x, hi_x, valid):
+    # The best (by, bx, bd) of target pixel (y, x) after trying candidate (cy, cx): taken only if
+    # it is another usable centre and strictly closer (ties keep the current entry).
+    if (cy != by or cx != bx) and _usable(cy, cx, lo_y, hi_y, lo_x, hi_x, valid):
+        d = _distance(T, S, C, y, x, cy, cx, half, wpix, kern, use_w, use_k, bd)
+        if d < bd:
+            return cy, cx, d
+    return by, bx, bd
+
+
 # The GPU table of the shared scalar code (complete before anything compiles: entries may refer
 # to each other in any order).
 _GPU: dict[str, Any] = {"__name__": __name__, "np": np, "cuda": cuda}
@@ -37,6 +47,7 @@ _GPU.update(
     _norm=_device(sc._norm_py),
     _usable=_device(sc._usable_py),
     _pick=_device(sc._pick_py),
+    _try=_device(_try_py),
 )
 
 
@@ -92,12 +103,8 @@ def _jump_py(T, S, C, nnf_in, dist_in, nnf_out, dist_out, solve, valid, wpix, ke
                 continue
             cy = np.int64(nnf_in[qy, qx, 0]) + (y - qy)
             cx = np.int64(nnf_in[qy, qx, 1]) + (x - qx)
-            if (cy != by or cx != bx) and _usable(cy, cx, lo_y, hi_y, lo_x, hi_x, valid):
-                d = _distance(T, S, C, y, x, cy, cx, half, wpix, kern, use_w, use_k, bd)
-                if d < bd:
-                    by = cy
-                    bx = cx
-                    bd = d
+            by, bx, bd = _try(T, S, C, y, x, cy, cx, by, bx, bd, half, wpix, kern, use_w, use_k, lo_y, hi_y,
+                              lo_x, hi_x, valid)
     nnf_out[y, x, 0] = by
     nnf_out[y, x, 1] = bx
     dist_out[y, x] = bd
@@ -127,12 +134,8 @@ def _search_py(T, S, C, nnf, dist, solve, valid, wpix, kern, use_w, use_k, half,
         cx = _pick(xa, xb, _draw(base, k + 1))
         k += 2
         r = r // 2
-        if (cy != by or cx != bx) and valid[cy, cx]:
-            d = _distance(T, S, C, y, x, cy, cx, half, wpix, kern, use_w, use_k, bd)
-            if d < bd:
-                by = cy
-                bx = cx
-                bd = d
+        by, bx, bd = _try(T, S, C, y, x, cy, cx, by, bx, bd, half, wpix, kern, use_w, use_k, lo_y, hi_y, lo_x,
+                          hi_x, valid)
     nnf[y, x, 0] = by
     nnf[y, x, 1] = bx
     dist[y, x] = bd
