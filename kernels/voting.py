@@ -69,7 +69,7 @@ import numpy as np
 from numba import cuda, prange
 
 from . import config
-from ._jit import rebind, threaded_call
+from ._jit import prange_only, rebind, threaded_call
 from ._xp import check_device, gpu_xp
 
 __all__ = ["vote"]
@@ -145,8 +145,10 @@ def _vote_pixel_py(target, source, nnf, logw, wexp, out, acc, y, x, half, vote, 
             for c in range(C):
                 out[y, x, c] = source[my, mx, c]
         return
-    own = False
     shift = 0.0
+    # `own` is computed, not a literal: Numba compiles _weighted_pass once per argument type, and
+    # the literals False and True would be two more specialisations on a cold cache
+    own = shift != 0.0  # False
     tot = _weighted_pass(source, nnf, logw, wexp, acc, y, x, half, shift, own, out, 0.0, H, W, Hs, Ws, C)
     if tot == 0.0:  # no proposal, or all its weights underflowed: shift by the pixel's own max
         shift = -np.inf
@@ -166,7 +168,7 @@ def _vote_pixel_py(target, source, nnf, logw, wexp, out, acc, y, x, half, vote, 
                         shift = lw
         if shift == -np.inf:
             return
-        own = True
+        own = shift > -np.inf  # True (see above)
         tot = _weighted_pass(source, nnf, logw, wexp, acc, y, x, half, shift, own, out, 0.0, H, W, Hs, Ws,
                              C)
     for c in range(C):
@@ -199,7 +201,7 @@ def _vote_cpu_py(target, source, nnf, logw, wexp, out, acc, half, vote, mode, bw
 
 
 # one threaded build; small votes (config.PM_PARALLEL_MIN_PIXELS) run it on one thread (_jit.threaded_call)
-_vote_cpu = numba.njit(parallel=True, cache=True)(rebind(_vote_cpu_py, name="_vote_cpu"))
+_vote_cpu = numba.njit(parallel=prange_only(), cache=True)(rebind(_vote_cpu_py, name="_vote_cpu"))
 
 
 @cuda.jit

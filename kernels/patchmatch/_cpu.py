@@ -215,8 +215,10 @@ def _patchmatch_cpu_py(T, S, C, nnf, dist, solve, only_solved, valid, wpix, wdis
         nb = (H + shift + band_rows - 1) // band_rows
         for b in range(nb):  # the row each band reads across its leading edge
             row = max(b * band_rows - shift, 0) - 1 if fwd else min((b + 1) * band_rows - shift, H)
-            if 0 <= row < H:
-                snap[row] = nnf[row]
+            if 0 <= row < H:  # element copy: a slice assignment would compile NumPy's error text
+                for x in range(nnf.shape[1]):
+                    snap[row, x, 0] = nnf[row, x, 0]
+                    snap[row, x, 1] = nnf[row, x, 1]
         for bb in prange(nb):
             b = np.int64(bb)
             r0 = max(b * band_rows - shift, 0)
