@@ -47,8 +47,9 @@ Output
     the same order on both devices.
 
 Both kernels *gather* (one output pixel at a time: no atomics, no races, deterministic): the
-CPU kernel runs rows in parallel (``prange``; one thread below
-``config.PM_PARALLEL_MIN_PIXELS`` voted pixels), the CUDA twin one thread per pixel.
+CPU kernel runs rows in parallel (rows ``k, k + n, ...`` per thread, ``kernels._jit.run_parts``;
+one thread below ``config.PM_PARALLEL_MIN_PIXELS`` voted pixels), the CUDA twin one thread per
+pixel.
 
 References
 ----------
@@ -66,10 +67,10 @@ from typing import Any
 
 import numba
 import numpy as np
-from numba import cuda, prange
+from numba import cuda
 
 from . import config
-from ._jit import prange_only, rebind, threaded_call
+from ._jit import rebind, run_parts
 from ._xp import check_device, gpu_xp
 
 __all__ = ["vote"]
@@ -191,17 +192,16 @@ _gpu_ns["_weighted_pass"] = cuda.jit(device=True)(rebind(_weighted_pass_py, _gpu
 _d_vote_pixel = cuda.jit(device=True)(rebind(_vote_pixel_py, _gpu_ns))
 
 
-def _vote_cpu_py(target, source, nnf, logw, wexp, out, acc, half, vote, mode, bw2, ms_iters):
-    H = target.shape[0]
+def _vote_cpu_py(target, source, nnf, logw, wexp, out, acc, half, vote, mode, bw2, ms_iters, k, n):
+    # Rows k, k + n, ... (part k of n: _jit.run_parts runs the parts on the threads allowed).
     W = target.shape[1]
-    for yy in prange(H):
-        y = np.int64(yy)
+    for y in range(k, target.shape[0], n):
         for x in range(W):
             _vote_pixel(target, source, nnf, logw, wexp, out, acc, y, x, half, vote, mode, bw2, ms_iters)
 
 
-# one threaded build; small votes (config.PM_PARALLEL_MIN_PIXELS) run it on one thread (_jit.threaded_call)
-_vote_cpu = numba.njit(parallel=prange_only(), cache=True)(rebind(_vote_cpu_py, name="_vote_cpu"))
+# a serial nogil build of one part; small votes (config.PM_PARALLEL_MIN_PIXELS) run on one thread
+_vote_cpu = numba.njit(nogil=True, cache=True)(rebind(_vote_cpu_py, name="_vote_cpu"))
 
 
 @cuda.jit
@@ -311,7 +311,7 @@ def vote(
     args = (T, S, field, lw, wexp, out, acc, int(patch_size) // 2, vm, _MODES.index(mode),
             float(bandwidth) ** 2, int(mean_shift_iterations))
     if device == "cpu":
-        threaded_call(_vote_cpu, int(vm.sum()), *args)
+        run_parts(_vote_cpu, int(vm.sum()), *args)
     else:
         t = config.TILE
         _vote_gpu[(math.ceil(W / t), math.ceil(H / t)), (t, t)](*args)
