@@ -1,7 +1,9 @@
 """Compile one Python kernel body more than once: :func:`rebind` (a copy with other globals or
 another name, e.g. a CUDA device-function build) and :func:`parallel_and_serial`; and
-:func:`threaded_call`, which runs a ``parallel=True`` build on one thread for small problems (so
-a kernel needs one threaded build only, not a sequential twin as well: half the compile time).
+:func:`run_parts`, which runs a serial ``nogil`` build part by part on a thread pool (the
+PatchMatch and voting drivers: no ``prange``, whose parallel lowering costs JIT time, and one
+build serves one thread and many), with :func:`compile_notice` saying on stderr when a first
+call has to compile.
 
 ``parallel_and_serial``: threaded (``parallel=True``) and sequential builds of one body.
 
@@ -16,8 +18,10 @@ of the function under another qualified name, so each build has its own cache en
 from __future__ import annotations
 
 import sys
+import threading
 import types
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numba
@@ -38,22 +42,6 @@ def rebind(fn: Callable[..., Any], namespace: dict[str, Any] | None = None, name
     return twin
 
 
-def prange_only() -> Any:
-    """``parallel=`` options that parallelise the explicit ``prange`` loops only.
-
-    ``parallel=True`` also turns array expressions, slice assignments, NumPy calls and
-    comprehensions into parallel loops, each compiled as one more threaded function (seconds of
-    JIT time on a cold cache) although the kernels' own loops are all ``prange``. A
-    ``ParallelOptions`` object, not a dict: Numba empties a dict of options when it first
-    compiles, so a later signature (and ``targetoptions``) would see ``parallel={}``, i.e. every
-    parallel pass on."""
-    from numba.core.cpu_options import ParallelOptions
-
-    return ParallelOptions({"comprehension": False, "reduction": False, "inplace_binop": False,
-                            "setitem": False, "numpy": False, "stencil": False, "fusion": False,
-                            "prange": True})
-
-
 def parallel_and_serial(py_func: Callable[..., Any], **options: Any) -> tuple[Any, Any]:
     """``(numba.njit(parallel=True, cache=True, **options)(f), numba.njit(cache=True, **options)(f'))``
     where ``f'`` is ``f`` under the name ``<name>__serial`` (its own cache entry)."""
@@ -62,33 +50,53 @@ def parallel_and_serial(py_func: Callable[..., Any], **options: Any) -> tuple[An
             numba.njit(cache=True, **options)(twin))
 
 
-def threaded_call(kernel: Any, work: int, *args: Any) -> Any:
-    """``kernel(*args)`` (a ``parallel=True`` build), on one thread when ``work`` (the pixels to
-    solve or vote) is below ``config.PM_PARALLEL_MIN_PIXELS``.
+_POOL: dict[str, Any] = {"pool": None}
+_POOL_LOCK = threading.Lock()
 
-    Waking the thread team costs more than a small problem saves (about 2 ms a region on a busy
-    2-core machine), while a parallel region on a team of one costs about a microsecond (OpenMP
-    layer), so small problems run the same build with ``numba.set_num_threads(1)`` (restored
-    afterwards) instead of a sequential twin that would have to be compiled too. Results never
-    depend on the thread count."""
-    n = numba.get_num_threads()
-    if work >= config.PM_PARALLEL_MIN_PIXELS or n == 1:
-        return compile_notice(kernel, *args)
-    numba.set_num_threads(1)
+
+def _pool() -> ThreadPoolExecutor:
+    with _POOL_LOCK:
+        if _POOL["pool"] is None:
+            _POOL["pool"] = ThreadPoolExecutor(max_workers=max(1, numba.config.NUMBA_NUM_THREADS - 1),
+                                               thread_name_prefix="imgkit-kernel")
+        return _POOL["pool"]
+
+
+def run_parts(kernel: Any, work: int, *args: Any) -> None:
+    """``kernel(*args, k, n)`` for ``k`` in ``range(n)``, on ``n`` threads at once: the calling
+    thread and ``n - 1`` threads of a pool kept for the process.
+
+    ``n`` is ``numba.get_num_threads()`` (what ``numba.set_num_threads`` and ``NUMBA_NUM_THREADS``
+    allow), or 1 when ``work`` (the pixels to solve or vote) is below
+    ``config.PM_PARALLEL_MIN_PIXELS``. ``kernel`` is a ``nogil`` build doing part ``k`` of ``n``
+    (rows or bands ``k, k + n, ...``) whose results do not depend on ``n``.
+
+    This replaces ``prange`` drivers (``parallel=True``): Numba's parallel lowering was about a
+    third of the JIT time of a cold first call, and a serial ``nogil`` build compiles like any
+    other function."""
+    n = numba.get_num_threads() if work >= config.PM_PARALLEL_MIN_PIXELS else 1
+    if n <= 1:
+        compile_notice(kernel, *args, 0, 1)
+        return
+    if not kernel.overloads:  # compile (or load) in this thread first, the notice with it
+        compile_notice(kernel.compile, tuple(numba.typeof(a) for a in (*args, 0, n)), kernel=kernel)
+    futures = [_pool().submit(kernel, *args, k, n) for k in range(1, n)]
     try:
-        return compile_notice(kernel, *args)
+        kernel(*args, 0, n)
     finally:
-        numba.set_num_threads(n)
+        for f in futures:
+            f.result()
 
 
 _NOTICE = {"shown": False}
 
 
-def compile_notice(kernel: Any, *args: Any) -> Any:
-    """``kernel(*args)``; before the first call that has to compile (no build for these argument
-    types in memory, none in Numba's on-disk cache either) one line goes to stderr, once per
-    process: compiling takes seconds, once per install (approximate: an index entry for other
-    argument types counts as cached)."""
+def compile_notice(call: Any, *args: Any, kernel: Any = None) -> Any:
+    """``call(*args)``; before the first call that has to compile (no build of ``kernel``, default
+    ``call``, for these argument types in memory, none in Numba's on-disk cache either) one line
+    goes to stderr, once per process: compiling takes seconds, once per install (approximate: an
+    index entry for other argument types counts as cached)."""
+    kernel = call if kernel is None else kernel
     if not _NOTICE["shown"] and not kernel.overloads:
         try:  # a fresh on-disk cache index of this kernel (Numba internals)
             cached = bool(kernel._cache._cache_file._load_index())
@@ -98,4 +106,4 @@ def compile_notice(kernel: Any, *args: Any) -> Any:
             _NOTICE["shown"] = True
             print("compiling imgkit kernels, once per install (a few seconds)…", file=sys.stderr,
                   flush=True)
-    return kernel(*args)
+    return call(*args)

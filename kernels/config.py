@@ -17,7 +17,7 @@ FASTMATH = {"nsz", "arcp", "contract", "afn", "reassoc"}
 PM_BAND_ROWS = int(os.environ.get("IMGKIT_PM_BAND_ROWS", "16"))
 
 #: CPU kernels use their whole thread team only from this many pixels to solve (or vote) on;
-#: below it the same threaded build runs on one thread (kernels._jit.threaded_call): waking
+#: below it they run on one thread (kernels._jit.run_parts): waking
 #: threads costs more than it saves (much more on a machine whose cores are busy). Results do
 #: not depend on it.
 PM_PARALLEL_MIN_PIXELS = int(os.environ.get("IMGKIT_PM_PARALLEL_MIN_PIXELS", "8192"))

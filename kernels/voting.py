@@ -47,8 +47,9 @@ Output
     the same order on both devices.
 
 Both kernels *gather* (one output pixel at a time: no atomics, no races, deterministic): the
-CPU kernel runs rows in parallel (``prange``; one thread below
-``config.PM_PARALLEL_MIN_PIXELS`` voted pixels), the CUDA twin one thread per pixel.
+CPU kernel runs rows in parallel (rows ``k, k + n, ...`` per thread, ``kernels._jit.run_parts``;
+one thread below ``config.PM_PARALLEL_MIN_PIXELS`` voted pixels), the CUDA twin one thread per
+pixel.
 
 References
 ----------
@@ -68,10 +69,10 @@ from typing import Any
 
 import numba
 import numpy as np
-from numba import cuda, prange
+from numba import cuda
 
 from . import config
-from ._jit import rebind, threaded_call
+from ._jit import rebind, run_parts
 from ._xp import check_device, gpu_xp
 
 __all__ = ["vote"]
@@ -152,14 +153,16 @@ def _vote_pixel_py(target, source, nnf, logw, wexp, out, acc, y, x, half, vote, 
             for c in range(C):
                 out[y, x, c] = source[my, mx, c]
         return
-    own = False
     shift = 0.0
+    # `own` is computed, not a literal: Numba compiles _weighted_pass once per argument type, and
+    # the literals False and True would be two more specialisations on a cold cache
+    own = shift != 0.0  # False
     tot = _weighted_pass(source, nnf, logw, wexp, acc, y, x, half, shift, own, out, 0.0, H, W, Hs, Ws, C)
     if tot == 0.0:  # no proposal, or all its weights underflowed: shift by the pixel's own max
         shift, my, mx = _heaviest(nnf, logw, y, x, half, H, W, Hs, Ws)
         if shift == -np.inf:
             return
-        own = True
+        own = shift > -np.inf  # True (see above)
         tot = _weighted_pass(source, nnf, logw, wexp, acc, y, x, half, shift, own, out, 0.0, H, W, Hs, Ws,
                              C)
     for c in range(C):
@@ -173,11 +176,10 @@ def _vote_pixel_py(target, source, nnf, logw, wexp, out, acc, y, x, half, vote, 
                     out[y, x, c] = acc[y, x, c] / tot
 
 
-def _vote_cpu_py(target, source, nnf, logw, wexp, out, acc, half, vote, mode, bw2, ms_iters):
-    H = target.shape[0]
+def _vote_cpu_py(target, source, nnf, logw, wexp, out, acc, half, vote, mode, bw2, ms_iters, k, n):
+    # Rows k, k + n, ... (part k of n: _jit.run_parts runs the parts on the threads allowed).
     W = target.shape[1]
-    for yy in prange(H):
-        y = np.int64(yy)
+    for y in range(k, target.shape[0], n):
         for x in range(W):
             _vote_pixel(target, source, nnf, logw, wexp, out, acc, y, x, half, vote, mode, bw2, ms_iters)
 
@@ -194,15 +196,15 @@ def _vote_gpu_py(target, source, nnf, logw, wexp, out, acc, half, vote, mode, bw
 # target they are compiled for. Each table is complete before anything compiles (Numba resolves
 # globals when it compiles). ``__name__``: Numba's cache rebuilds a cached function's environment
 # from that module.
-_CPU: dict[str, Any] = {"__name__": __name__, "np": np, "math": math, "prange": prange}
+_CPU: dict[str, Any] = {"__name__": __name__, "np": np, "math": math}
 _CPU.update(
     _proposal=numba.njit(cache=True, inline="always")(rebind(_proposal_py, _CPU)),
     _heaviest=numba.njit(cache=True)(rebind(_heaviest_py, _CPU)),
     _weighted_pass=numba.njit(cache=True)(rebind(_weighted_pass_py, _CPU)),
     _vote_pixel=numba.njit(cache=True)(rebind(_vote_pixel_py, _CPU)),
 )
-# one threaded build; small votes (config.PM_PARALLEL_MIN_PIXELS) run it on one thread (_jit.threaded_call)
-_vote_cpu = numba.njit(parallel=True, cache=True)(rebind(_vote_cpu_py, _CPU, "_vote_cpu"))
+# a serial nogil build of one part; small votes (config.PM_PARALLEL_MIN_PIXELS) run on one thread
+_vote_cpu = numba.njit(nogil=True, cache=True)(rebind(_vote_cpu_py, _CPU, "_vote_cpu"))
 
 _GPU: dict[str, Any] = {"__name__": __name__, "np": np, "math": math, "cuda": cuda}
 _GPU.update(
@@ -313,7 +315,7 @@ def vote(
     args = (T, S, field, lw, wexp, out, acc, int(patch_size) // 2, vm, _MODES.index(mode),
             float(bandwidth) ** 2, int(mean_shift_iterations))
     if device == "cpu":
-        threaded_call(_vote_cpu, int(vm.sum()), *args)
+        run_parts(_vote_cpu, int(vm.sum()), *args)
     else:
         t = config.TILE
         _vote_gpu[(math.ceil(W / t), math.ceil(H / t)), (t, t)](*args)

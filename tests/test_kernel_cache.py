@@ -1,6 +1,6 @@
-"""Kernel builds: one threaded build per driver, small problems on one thread, separate plain and
-weighted PatchMatch drivers (a call compiles only the family it uses), and the one-line notice
-while compiling.
+"""Kernel builds: one serial nogil build per driver run part by part on a thread pool, small
+problems on one thread, separate plain and weighted PatchMatch drivers (a call compiles only the
+family it uses), and the one-line notice while compiling.
 
 Numba keys its on-disk cache on the function (module, qualified name, line), the signature, the
 CPU and the bytecode, not on ``parallel=True``; every build here therefore has its own qualified
@@ -30,9 +30,11 @@ BUILDS = [
 
 
 @pytest.mark.parametrize(("module", "name"), BUILDS, ids=[b[1] for b in BUILDS])
-def test_one_threaded_build_per_driver_with_its_own_name(module, name):
+def test_one_serial_nogil_build_per_driver_with_its_own_name(module, name):
     kernel = getattr(module, name)
-    assert kernel.targetoptions.get("parallel")
+    kernel = getattr(kernel, "part", kernel)  # the PatchMatch drivers: Python loop + one build
+    assert kernel.targetoptions.get("nogil")
+    assert not kernel.targetoptions.get("parallel")  # no prange lowering to compile
     assert kernel.py_func.__qualname__ == name  # its own cache entry
     # no sequential twins to compile as well
     assert not any(hasattr(module, n) for n in ("_patchmatch_seq", "_distances_seq", "_vote_seq"))
@@ -41,24 +43,44 @@ def test_one_threaded_build_per_driver_with_its_own_name(module, name):
 def test_plain_and_weighted_drivers_bind_their_own_scans():
     for kind in ("plain", "pixelw", "weighted"):
         for driver in ("_patchmatch", "_distances"):
-            g = getattr(pm_cpu, f"{driver}_{kind}").py_func.__globals__
+            g = getattr(pm_cpu, f"{driver}_{kind}").part.py_func.__globals__
             assert g["_scan_band"] is getattr(pm_cpu, f"_scan_band_{kind}")
             assert g["_row_distances"] is getattr(pm_cpu, f"_row_distances_{kind}")
 
 
-def test_small_problems_run_on_one_thread_and_restore_the_count(monkeypatch):
-    @numba.njit(parallel=True)
-    def threads(out):
-        for i in numba.prange(out.shape[0]):
-            out[i] = numba.get_num_threads()
+def test_run_parts_uses_the_thread_count_and_one_thread_for_small_problems(monkeypatch):
+    @numba.njit(nogil=True)
+    def part(out, k, n):
+        for i in range(k, out.shape[0], n):
+            out[i] = n * 100 + k
 
-    n = numba.get_num_threads()
-    out = np.zeros(4, np.int64)
     monkeypatch.setattr(config, "PM_PARALLEL_MIN_PIXELS", 100)
-    _jit.threaded_call(threads, 99, out)
-    assert (out == 1).all() and numba.get_num_threads() == n
-    _jit.threaded_call(threads, 100, out)
-    assert (out == n).all() and numba.get_num_threads() == n
+    n0 = numba.get_num_threads()
+    try:
+        numba.set_num_threads(2)
+        out = np.zeros(5, np.int64)
+        _jit.run_parts(part, 99, out)
+        assert (out == 100).all()  # one part of one
+        _jit.run_parts(part, 100, out)
+        np.testing.assert_array_equal(out, [200, 201, 200, 201, 200])  # parts 0 and 1 of 2
+    finally:
+        numba.set_num_threads(n0)
+
+
+def test_run_parts_raises_the_error_of_a_part():
+    def part(out, k, n):
+        if k == 1:
+            raise ValueError("part 1 failed")
+        out[k] = 1
+
+    part.overloads = {1: None}  # stands in for a compiled Numba build (no notice check)
+    n0 = numba.get_num_threads()
+    try:
+        numba.set_num_threads(2)
+        with pytest.raises(ValueError, match="part 1 failed"):
+            _jit.run_parts(part, 10**9, np.zeros(2))
+    finally:
+        numba.set_num_threads(n0)
 
 
 def test_threaded_results_do_not_depend_on_the_small_problem_path(monkeypatch):

@@ -71,7 +71,7 @@ with multipliers below 2**31 so that int64 arithmetic never overflows, in Numba,
 and in Python alike) of ``(seed, t, p, k)``. Draws therefore never depend on thread
 scheduling, and the same seed gives the same bytes.
 
-CPU parallelisation (``numba.njit(parallel=True)``)
+CPU parallelisation (serial ``nogil`` builds on a thread pool: ``kernels._jit.run_parts``)
     Propagation is sequential along the scan, so the rows are split into bands of ``band_rows``
     rows (``kernels.config.PM_BAND_ROWS``, default 16) scanned in parallel, each in the
     iteration's direction. Inside a band the scan is the classic one; the first row of a band
@@ -101,9 +101,12 @@ CPU parallelisation (``numba.njit(parallel=True)``)
 
     Each iteration is one parallel region (a band computes its rows' initial distances before its
     first scan and normalises them after its last; only the rows read across band edges are
-    snapshotted between regions), and problems with fewer than
-    ``kernels.config.PM_PARALLEL_MIN_PIXELS`` pixels to solve run the same code on one thread
-    (waking threads would cost more than it saves). The vector sums round differently from the
+    snapshotted between regions): thread ``k`` of ``n`` scans bands ``k, k + n, ...`` with one
+    call of a serial ``nogil`` build, ``n`` being Numba's thread count, and problems with fewer
+    than ``kernels.config.PM_PARALLEL_MIN_PIXELS`` pixels to solve run on one thread (waking
+    threads would cost more than it saves). Not ``prange``: Numba's parallel lowering was about a
+    third of the JIT time of a cold first call of completion, and pool threads sleep between
+    regions where OpenMP's busy-wait. The vector sums round differently from the
     scalar code of the CUDA twin and the NumPy reference (float32, a fixed order per row, so the
     CPU result is still the same bytes run to run); nothing else differs.
 

@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from .. import config
-from .._jit import rebind, threaded_call
+from .._jit import rebind
 from .._xp import check_device, get_xp, gpu_xp
 from . import _scalar as sc
 from ._cpu import _cpu_kernels
@@ -283,7 +283,7 @@ def patch_distances(
     dist = xp.empty((H, W), dtype=np.float32)
     if device == "cpu":
         run, _, wdist = _cpu_kernels(use_w, use_k, wpix, C)
-        threaded_call(run, H * W, T, S, C, nnf, dist, valid, False, valid, wpix, wdist, wargs[1], kbar, use_w,
+        run(H * W, T, S, C, nnf, dist, valid, False, valid, wpix, wdist, wargs[1], kbar, use_w,
                       use_k, half, *bounds, False)
     else:
         grid, block = _grid(H, W)
@@ -398,7 +398,7 @@ def patchmatch(
             raise ValueError(f"band_rows must be ≥ 1; got {band_rows!r}")
         work = int(solve.sum()) if iterations > 0 or not unsolved_distances else H * W
         _, run, wdist = _cpu_kernels(use_w, use_k, wpix, C)
-        threaded_call(run, work, T, S, C, nnf, dist, solve, not unsolved_distances, valid, wpix, wdist,
+        run(work, T, S, C, nnf, dist, solve, not unsolved_distances, valid, wpix, wdist,
                       wargs[1], kbar, use_w, use_k, half, iterations, seed_lo, seed_hi, rows)
         return nnf, dist
     grid, block = _grid(H, W)

@@ -22,7 +22,7 @@ import numba
 import numpy as np
 from numba import prange
 
-from .._jit import prange_only, rebind
+from .._jit import rebind, run_parts
 from . import _scalar as sc
 from ._vector import _patch_ssd, _prefetch, _wpatch_ssd
 
@@ -185,21 +185,22 @@ _row_distances_pixelw = _njit(_row_distances_py, _PIXELW, "_row_distances_pixelw
 _row_distances_weighted = _njit(_row_distances_py, _WEIGHTED, "_row_distances_weighted")
 
 
-def _distances_cpu_py(T, S, C, nnf, dist, solve, only_solved, valid, wpix, wdist, kern, kbar, use_w, use_k,
-                      half, lo_y, hi_y, lo_x, hi_x, check_valid):
-    # wpix: the (H, W) pixel weights of N(p); wdist: the weights as the distance reads them.
-    for yy in prange(T.shape[0]):
-        y = np.int64(yy)  # prange indices may be typed unsigned
+def _distances_part_py(T, S, C, nnf, dist, solve, only_solved, valid, wpix, wdist, kern, kbar, use_w, use_k,
+                       half, lo_y, hi_y, lo_x, hi_x, check_valid, k, n):
+    # Rows k, k + n, ... (part k of n; _jit.run_parts). wpix: the (H, W) pixel weights of N(p);
+    # wdist: the weights as the distance reads them.
+    for y in range(k, T.shape[0], n):
         _row_distances(T, S, C, nnf, dist, solve, only_solved, valid, wdist, kern, use_w, use_k, half, lo_y,
                        hi_y, lo_x, hi_x, check_valid, y)
         _row_normalise(dist, wpix, kbar, use_w, use_k, half, y)
 
 
-def _patchmatch_cpu_py(T, S, C, nnf, dist, solve, only_solved, valid, wpix, wdist, kern, kbar, use_w, use_k,
-                       half, iterations, seed_lo, seed_hi, band_rows):
-    # One parallel region per iteration: a band computes the initial distances of its rows before
-    # its first scan and normalises them after its last one (both only touch the band's own rows),
-    # and the snapshot read across band edges is taken, between regions, of the edge rows only.
+def _bands_part_py(T, S, C, nnf, dist, snap, solve, only_solved, valid, wpix, wdist, kern, kbar, use_w, use_k,
+                   half, iterations, seed_lo, seed_hi, band_rows, it, k, n):
+    # Pass `it` of the search over bands k, k + n, ... (part k of n; _jit.run_parts): a band computes
+    # the initial distances of its rows before its first scan and normalises them after its last
+    # one (both only touch the band's own rows); `snap` holds the rows each band reads across its
+    # leading edge, taken before the pass (_patchmatch_driver).
     H = T.shape[0]
     Hs = S.shape[0]
     Ws = S.shape[1] // C
@@ -207,48 +208,75 @@ def _patchmatch_cpu_py(T, S, C, nnf, dist, solve, only_solved, valid, wpix, wdis
     hi_y = Hs - 1 - half
     lo_x = half
     hi_x = Ws - 1 - half
-    snap = np.empty_like(nnf)
     n_pass = max(iterations, 1)
-    for it in range(n_pass):
-        fwd = it % 2 == 0
-        shift = 0 if fwd else band_rows // 2
-        nb = (H + shift + band_rows - 1) // band_rows
-        for b in range(nb):  # the row each band reads across its leading edge
-            row = max(b * band_rows - shift, 0) - 1 if fwd else min((b + 1) * band_rows - shift, H)
-            if 0 <= row < H:
-                snap[row] = nnf[row]
-        for bb in prange(nb):
-            b = np.int64(bb)
-            r0 = max(b * band_rows - shift, 0)
-            r1 = min((b + 1) * band_rows - shift, H)
-            if r1 > r0:
-                if it == 0:
-                    for y in range(r0, r1):
-                        _row_distances(T, S, C, nnf, dist, solve, only_solved, valid, wdist, kern, use_w,
-                                       use_k, half, lo_y, hi_y, lo_x, hi_x, True, y)
-                if iterations > 0:
-                    _scan_band(T, S, C, nnf, dist, snap, solve, valid, wdist, kern, use_w, use_k, half, r0,
-                               r1, fwd, it, seed_lo, seed_hi, lo_y, hi_y, lo_x, hi_x)
-                if it == n_pass - 1:
-                    for y in range(r0, r1):
-                        _row_normalise(dist, wpix, kbar, use_w, use_k, half, y)
+    fwd = it % 2 == 0
+    shift = 0 if fwd else band_rows // 2
+    nb = (H + shift + band_rows - 1) // band_rows
+    for b in range(k, nb, n):
+        r0 = max(b * band_rows - shift, 0)
+        r1 = min((b + 1) * band_rows - shift, H)
+        if r1 > r0:
+            if it == 0:
+                for y in range(r0, r1):
+                    _row_distances(T, S, C, nnf, dist, solve, only_solved, valid, wdist, kern, use_w, use_k,
+                                   half, lo_y, hi_y, lo_x, hi_x, True, y)
+            if iterations > 0:
+                _scan_band(T, S, C, nnf, dist, snap, solve, valid, wdist, kern, use_w, use_k, half, r0, r1,
+                           fwd, it, seed_lo, seed_hi, lo_y, hi_y, lo_x, hi_x)
+            if it == n_pass - 1:
+                for y in range(r0, r1):
+                    _row_normalise(dist, wpix, kbar, use_w, use_k, half, y)
+
+
+def _distances_driver(part: Any) -> Any:
+    def distances(work: int, *args: Any) -> None:
+        run_parts(part, work, *args)
+
+    distances.part = part
+    return distances
+
+
+def _patchmatch_driver(part: Any) -> Any:
+    def patchmatch(work: int, T: Any, S: Any, C: int, nnf: Any, dist: Any, solve: Any, only_solved: bool,
+                   valid: Any, wpix: Any, wdist: Any, kern: Any, kbar: float, use_w: bool, use_k: bool,
+                   half: int, iterations: int, seed_lo: int, seed_hi: int, band_rows: int) -> None:
+        # One threaded region per pass; between passes, the snapshot of the rows each band reads
+        # across its leading edge (the only rows another band writes during the pass).
+        H = T.shape[0]
+        snap = np.empty_like(nnf)
+        for it in range(max(iterations, 1)):
+            fwd = it % 2 == 0
+            shift = 0 if fwd else band_rows // 2
+            nb = (H + shift + band_rows - 1) // band_rows
+            for b in range(nb):
+                row = max(b * band_rows - shift, 0) - 1 if fwd else min((b + 1) * band_rows - shift, H)
+                if 0 <= row < H:
+                    snap[row] = nnf[row]
+            run_parts(part, work, T, S, C, nnf, dist, snap, solve, only_solved, valid, wpix, wdist, kern,
+                      kbar, use_w, use_k, half, iterations, seed_lo, seed_hi, band_rows, it)
+
+    patchmatch.part = part
+    return patchmatch
 
 
 # Each CPU driver is built once per distance, with that distance's scan and row distances (bound
 # directly, so a call compiles only the family it uses: completion the pixel-weighted one,
-# analogies the weighted one, imgkit.nnf without weights the plain one), each as one threaded
-# build that small problems run on one thread (_jit.threaded_call: no sequential twin to compile).
+# analogies the weighted one, imgkit.nnf without weights the plain one), as a serial nogil build
+# of one part that _jit.run_parts runs on the threads allowed (one thread for small problems).
 _PLAIN_DRIVERS = {**_CPU, "_scan_band": _scan_band_plain, "_row_distances": _row_distances_plain}
 _PIXELW_DRIVERS = {**_CPU, "_scan_band": _scan_band_pixelw, "_row_distances": _row_distances_pixelw}
 _WEIGHTED_DRIVERS = {**_CPU, "_scan_band": _scan_band_weighted, "_row_distances": _row_distances_weighted}
-_distances_plain = _njit(_distances_cpu_py, _PLAIN_DRIVERS, "_distances_plain", parallel=prange_only())
-_distances_pixelw = _njit(_distances_cpu_py, _PIXELW_DRIVERS, "_distances_pixelw", parallel=prange_only())
-_distances_weighted = _njit(_distances_cpu_py, _WEIGHTED_DRIVERS, "_distances_weighted",
-                            parallel=prange_only())
-_patchmatch_plain = _njit(_patchmatch_cpu_py, _PLAIN_DRIVERS, "_patchmatch_plain", parallel=prange_only())
-_patchmatch_pixelw = _njit(_patchmatch_cpu_py, _PIXELW_DRIVERS, "_patchmatch_pixelw", parallel=prange_only())
-_patchmatch_weighted = _njit(_patchmatch_cpu_py, _WEIGHTED_DRIVERS, "_patchmatch_weighted",
-                             parallel=prange_only())
+_distances_plain = _distances_driver(_njit(_distances_part_py, _PLAIN_DRIVERS, "_distances_plain",
+                                           nogil=True))
+_distances_pixelw = _distances_driver(_njit(_distances_part_py, _PIXELW_DRIVERS, "_distances_pixelw",
+                                            nogil=True))
+_distances_weighted = _distances_driver(_njit(_distances_part_py, _WEIGHTED_DRIVERS, "_distances_weighted",
+                                              nogil=True))
+_patchmatch_plain = _patchmatch_driver(_njit(_bands_part_py, _PLAIN_DRIVERS, "_patchmatch_plain", nogil=True))
+_patchmatch_pixelw = _patchmatch_driver(_njit(_bands_part_py, _PIXELW_DRIVERS, "_patchmatch_pixelw",
+                                              nogil=True))
+_patchmatch_weighted = _patchmatch_driver(_njit(_bands_part_py, _WEIGHTED_DRIVERS, "_patchmatch_weighted",
+                                                nogil=True))
 
 
 def _cpu_kernels(use_w: bool, use_k: bool, wpix: Any, C: int):
