@@ -169,11 +169,14 @@ def ann_matches(T: Any, S: Any, kernel: np.ndarray, shape_a: tuple[int, int], pa
     The paper's search (ANN over PCA-reduced feature vectors): every neighbourhood tap with a
     positive weight in ``kernel`` (``(P, P, C)``, the match weights) becomes one coordinate
     ``√k · value``, so that squared Euclidean distance is the weighted distance; the vectors are
-    projected on the ``components`` leading principal axes of ``A``'s vectors and each ``B``
-    vector's nearest ``A`` vector is found with :class:`scipy.spatial.cKDTree` (``eps``: the
-    tree's approximation factor). ``T``'s neighbourhoods are reflected at its border (the engine
-    drops those taps instead: these are candidates, scored exactly afterwards). ``S`` is ``A``'s
-    feature image padded by ``pad``. Returns int32 ``(H, W, 2)`` centres in ``S`` coordinates.
+    projected on the ``components`` leading principal axes of ``A``'s vectors (estimated from at
+    most 16k of them) and the nearest ``A`` vector of each ``B`` pixel on a ``stride`` grid is
+    found with :class:`scipy.spatial.cKDTree` (``eps``: the tree's approximation factor; as many
+    query threads as Numba's); every other pixel takes its grid pixel's match shifted by the
+    offset between them (clipped into ``A``). ``T``'s neighbourhoods are reflected at its border
+    (the engine drops those taps instead: these are candidates, scored exactly afterwards). ``S``
+    is ``A``'s feature image padded by ``pad``. Returns int32 ``(H, W, 2)`` centres in ``S``
+    coordinates.
     """
     from scipy.spatial import cKDTree
 
@@ -198,7 +201,9 @@ def ann_matches(T: Any, S: Any, kernel: np.ndarray, shape_a: tuple[int, int], pa
     tree = cKDTree((va - mean) @ basis)
     gy, gx = np.arange(0, H, stride), np.arange(0, W, stride)
     vb = vb.reshape(H, W, -1)[gy[:, None], gx[None, :]].reshape(-1, len(taps))
-    _, idx = tree.query((vb - mean) @ basis, k=1, eps=eps, workers=-1)
+    import numba
+
+    _, idx = tree.query((vb - mean) @ basis, k=1, eps=eps, workers=numba.get_num_threads())
     idx = np.asarray(idx, np.int64).reshape(len(gy), len(gx))
     # every pixel: the match of its grid pixel, shifted by the offset from it (clipped into A)
     qy, qx = np.mgrid[0:H, 0:W]
