@@ -103,6 +103,63 @@ def test_linear_transfer_learns_a_linear_filter():
         assert _psnr(copy[inner], f(b)[inner]) <= 30.0  # the plain copy from random sources cannot
 
 
+def test_auto_transfer_keeps_a_linear_filter_and_drops_an_unpredictable_one():
+    # transfer="auto": the fit is shrunk by a factor chosen by cross-validation on A's two halves;
+    # a linear filter keeps its coefficients, an A′ that no function of A's neighbourhood predicts
+    # (independent noise) is shrunk to the plain copy
+    from scipy.ndimage import correlate
+
+    from imgkit.style._hertzmann import learn_transfer
+
+    a = luminance(data.photo("astronaut", 48))
+    k = np.array([[-2, -1, 0], [-1, 0.5, 1], [0, 1, 2]], np.float32) / 4
+    rng = np.random.default_rng(1)
+    m = np.stack([rng.integers(2, 46, (48, 48)), rng.integers(2, 46, (48, 48))], axis=2).astype(np.int32)
+    m[:, :24, 1] = rng.integers(24, 48, (48, 24))  # like half_matches: q's source in the other half
+    m[:, 24:, 1] = rng.integers(0, 24, (48, 24))
+    lin = correlate(a, k, mode="nearest").astype(np.float32)
+    full = learn_transfer(a, lin, m, ridge=1e-6)
+    np.testing.assert_allclose(learn_transfer(a, lin, m, ridge=1e-6, shrink=True), full, rtol=1e-3, atol=1e-6)
+    # the shrink factor itself: a relation that holds on both halves is kept (λ = 1), one that
+    # reverses between the halves is dropped (λ = 0), a noisy one is shrunk in between
+    from imgkit.style._hertzmann import _cv_shrink
+
+    X = rng.normal(size=(2000, 25))
+    c = rng.normal(size=25)
+    fold = np.arange(2000) < 1000
+    parts = [(X[f].T @ X[f], X[f].T @ (X[f] @ c)) for f in (fold, ~fold)]
+    assert _cv_shrink(X, X @ c, fold, parts, 1e-6) == pytest.approx(1.0, abs=1e-6)
+    flip = np.where(fold, 1.0, -1.0) * (X @ c)
+    parts = [(X[f].T @ X[f], X[f].T @ flip[f]) for f in (fold, ~fold)]
+    assert _cv_shrink(X, flip, fold, parts, 1e-6) == 0.0
+    noisy = X @ c + 3.0 * rng.normal(size=2000) * np.linalg.norm(c)
+    parts = [(X[f].T @ X[f], X[f].T @ noisy[f]) for f in (fold, ~fold)]
+    assert 0.3 < _cv_shrink(X, noisy, fold, parts, 1e-6) < 0.99
+
+
+def test_ann_candidates_are_the_exact_nearest_neighbours_without_approximation():
+    # all principal components, eps = 0, a query at every pixel: the k-d tree returns an exact
+    # nearest neighbour of the weighted features (away from B's border, where it reflects)
+    from imgkit.style._hertzmann import ann_matches, feature_kernels
+
+    ya = luminance(data.photo("astronaut", 20))
+    yb = luminance(data.photo("coffee", 16))
+    _, k = feature_kernels(5, 3, False)
+    pad = 2
+    S = np.pad(ya, pad, mode="symmetric")[:, :, None].astype(np.float32)
+    T = yb[:, :, None].astype(np.float32)
+    nnf = ann_matches(T, S, k, ya.shape, pad, components=25, eps=0.0, stride=1)
+    w = k[:, :, 0]
+    for qy in range(2, 14):
+        for qx in range(2, 14):
+            tb = yb[qy - 2 : qy + 3, qx - 2 : qx + 3]
+            d = np.array([[np.sum(w * (tb - S[py - 2 : py + 3, px - 2 : px + 3, 0]) ** 2)
+                           for px in range(pad, pad + 20)] for py in range(pad, pad + 20)])
+            got = np.sum(w * (tb - S[nnf[qy, qx, 0] - 2 : nnf[qy, qx, 0] + 3, nnf[qy, qx, 1] - 2 :
+                                    nnf[qy, qx, 1] + 3, 0]) ** 2)
+            assert got <= d.min() * (1 + 1e-4) + 1e-7
+
+
 def test_defaults_beat_the_paper_settings_on_emboss():
     a, b = data.photo("astronaut", 64), data.photo("coffee", 64)
     truth = _emboss(b)

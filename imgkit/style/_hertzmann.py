@@ -162,6 +162,59 @@ def remap_luminance(ya: Any, yap: Any, yb: Any, by: str = "a") -> tuple[Any, Any
     return xp.ascontiguousarray(f(ya)), xp.ascontiguousarray(f(yap))
 
 
+def ann_matches(T: Any, S: Any, kernel: np.ndarray, shape_a: tuple[int, int], pad: int, *,
+                components: int = 12, eps: float = 1.0, stride: int = 2) -> Any:
+    """Approximate nearest neighbours of ``T``'s neighbourhoods among ``A``'s: PCA + k-d tree.
+
+    The paper's search (ANN over PCA-reduced feature vectors): every neighbourhood tap with a
+    positive weight in ``kernel`` (``(P, P, C)``, the match weights) becomes one coordinate
+    ``√k · value``, so that squared Euclidean distance is the weighted distance; the vectors are
+    projected on the ``components`` leading principal axes of ``A``'s vectors (estimated from at
+    most 16k of them) and the nearest ``A`` vector of each ``B`` pixel on a ``stride`` grid is
+    found with :class:`scipy.spatial.cKDTree` (``eps``: the tree's approximation factor; as many
+    query threads as Numba's); every other pixel takes its grid pixel's match shifted by the
+    offset between them (clipped into ``A``). ``T``'s neighbourhoods are reflected at its border
+    (the engine drops those taps instead: these are candidates, scored exactly afterwards). ``S``
+    is ``A``'s feature image padded by ``pad``. Returns int32 ``(H, W, 2)`` centres in ``S``
+    coordinates.
+    """
+    from scipy.spatial import cKDTree
+
+    xp = get_xp(T)
+    Tn, Sn = np.asarray(to_numpy(T), np.float32), np.asarray(to_numpy(S), np.float32)
+    H, W = Tn.shape[:2]
+    Ha, Wa = shape_a
+    h = kernel.shape[0] // 2
+    taps = np.argwhere(kernel > 0)
+    w = np.sqrt(kernel[taps[:, 0], taps[:, 1], taps[:, 2]]).astype(np.float32)
+    Tp = np.pad(Tn, ((h, h), (h, h), (0, 0)), mode="symmetric")
+    o = pad - h
+    va = np.stack([Sn[o + i : o + i + Ha, o + j : o + j + Wa, c] for i, j, c in taps], axis=2)
+    vb = np.stack([Tp[i : i + H, j : j + W, c] for i, j, c in taps], axis=2)
+    va = va.reshape(-1, len(taps)) * w
+    vb = vb.reshape(-1, len(taps)) * w
+    mean = va.mean(axis=0)
+    k = max(1, min(int(components), len(taps)))
+    sample = va[:: max(1, len(va) // 16384)] - mean  # the principal axes from ≤ 16k vectors
+    _, vecs = np.linalg.eigh((sample.T @ sample).astype(np.float64))
+    basis = vecs[:, ::-1][:, :k].astype(np.float32)
+    tree = cKDTree((va - mean) @ basis)
+    gy, gx = np.arange(0, H, stride), np.arange(0, W, stride)
+    vb = vb.reshape(H, W, -1)[gy[:, None], gx[None, :]].reshape(-1, len(taps))
+    import numba
+
+    _, idx = tree.query((vb - mean) @ basis, k=1, eps=eps, workers=numba.get_num_threads())
+    idx = np.asarray(idx, np.int64).reshape(len(gy), len(gx))
+    # every pixel: the match of its grid pixel, shifted by the offset from it (clipped into A)
+    qy, qx = np.mgrid[0:H, 0:W]
+    iy, ix = qy // stride, qx // stride
+    src = idx[iy, ix]
+    sy = np.clip(src // Wa + (qy - iy * stride), 0, Ha - 1)
+    sx = np.clip(src % Wa + (qx - ix * stride), 0, Wa - 1)
+    out = np.stack([sy + pad, sx + pad], axis=2).astype(np.int32)
+    return xp.asarray(out)
+
+
 def _halvings(n: int, levels: int) -> int:
     for _ in range(levels - 1):
         n = (n + 1) // 2
@@ -217,6 +270,7 @@ def synthesise(
     pm_iterations: int,
     filtered_weight: float = 1.0,
     coarse_weight: float = 1.0,
+    ann: bool = False,
 ) -> tuple[Any, AnalogyInfo, Any]:
     """Synthesise the luminance of ``B'`` from luminances ``A``, ``A'``, ``B`` (float32 (H, W)).
 
@@ -272,8 +326,16 @@ def synthesise(
                     if s_prev is not None:
                         init = pm.upsample_nnf(s_prev, (H, W), xp.ones((Ha, Wa), dtype=bool)) + pad
                     keep = [c for c in range(T.shape[2]) if c != FILTERED]
+                    Tk, Sk = xp.ascontiguousarray(T[:, :, keep]), xp.ascontiguousarray(S[:, :, keep])
+                    if ann:
+                        cand = ann_matches(Tk, Sk, k_search, (Ha, Wa), pad)
+                        if init is not None:
+                            d_init = pm.patch_distances(Tk, Sk, P, init, kernel=k_search, device=dev)
+                            d_cand = pm.patch_distances(Tk, Sk, P, cand, kernel=k_search, device=dev)
+                            cand = xp.where((d_cand < d_init)[:, :, None], cand, init)
+                        init = xp.ascontiguousarray(cand.astype(np.int32))
                     approx, _ = pm.patchmatch(
-                        xp.ascontiguousarray(T[:, :, keep]), xp.ascontiguousarray(S[:, :, keep]), P,
+                        Tk, Sk, P,
                         init=init, valid=valid, kernel=k_search, iterations=pm_iterations,
                         seed=_seed(ctx, lev), device=dev,
                     )
@@ -369,14 +431,18 @@ def half_matches(ya: Any, *, ctx: RunContext, patch_size: int, iterations: int) 
     return out
 
 
-def learn_transfer(x: Any, x_prime: Any, m: Any, *, radius: int = 2, ridge: float = 1e-3) -> np.ndarray:
+def learn_transfer(x: Any, x_prime: Any, m: Any, *, radius: int = 2, ridge: float = 1e-3,
+                   shrink: bool = False) -> np.ndarray:
     """Coefficients ``c`` of the linear transfer ``X′(q) ≈ X′(p) + Σ_o c_o (X(q+o) − X(p+o))``.
 
     Fitted by ridge-regularised least squares over the pairs ``(q, p = m(q))`` of
     :func:`half_matches`: how ``A′`` differs between two similar neighbourhoods of ``A`` as a
     linear function of how they differ. A filter that is linear on the ``(2r+1)²`` window
     (blur, emboss, unsharp mask) is learnt exactly; ``c = 0`` is the paper's plain copy.
-    ``ridge`` scales the Tikhonov term by the mean diagonal of ``XᵀX``. Returns float64 ``(n²,)``.
+    ``ridge`` scales the Tikhonov term by the mean diagonal of ``XᵀX``. ``shrink=True`` returns
+    ``λ c`` with ``λ ∈ [0, 1]`` chosen by two-fold cross-validation on ``A`` (:func:`_cv_shrink`):
+    ``λ ≈ 1`` for a filter the transfer predicts on unseen pairs, ``λ ≈ 0`` (the copy) for one it
+    does not. Returns float64 ``(n²,)``.
     """
     from .._xp import to_numpy
 
@@ -386,9 +452,35 @@ def learn_transfer(x: Any, x_prime: Any, m: Any, *, radius: int = 2, ridge: floa
     py, px = m[qy, qx, 0], m[qy, qx, 1]
     X = (P[qy, qx] - P[py, px]).reshape(-1, P.shape[2]).astype(np.float64)
     y = (x_prime[qy, qx] - x_prime[py, px]).reshape(-1).astype(np.float64)
-    G = X.T @ X
+    fold = (qx < x.shape[1] // 2).reshape(-1)
+    # the normal equations of each half of the pairs: the full fit and the cross-validation
+    # (_cv_shrink) share them
+    parts = [(X[f].T @ X[f], X[f].T @ y[f]) for f in (fold, ~fold)]
+    c = _ridge(parts[0][0] + parts[1][0], parts[0][1] + parts[1][1], ridge)
+    if shrink:
+        c = c * _cv_shrink(X, y, fold, parts, ridge)
+    return c
+
+
+def _ridge(G: np.ndarray, b: np.ndarray, ridge: float) -> np.ndarray:
+    """Solve ``(G + ridge · mean diag(G) · I) c = b``."""
     reg = ridge * max(float(np.trace(G)) / G.shape[0], 1e-12)
-    return np.linalg.solve(G + reg * np.eye(G.shape[0]), X.T @ y)
+    return np.linalg.solve(G + reg * np.eye(G.shape[0]), b)
+
+
+def _cv_shrink(X: np.ndarray, y: np.ndarray, fold: np.ndarray, parts: list, ridge: float) -> float:
+    """The factor ``λ ∈ [0, 1]`` that minimises the held-out error of ``λ c``: the transfer is
+    fitted on the pairs whose ``q`` lies in one half of ``A`` (``parts``: each half's ``XᵀX``,
+    ``Xᵀy``) and tested on the other half's, both ways; ``λ = Σ ⟨y, X c⟩ / Σ ‖X c‖²`` over the
+    held-out pairs, clipped to [0, 1] (1 when a half has too few pairs to fit)."""
+    num = den = 0.0
+    for (G, b), test in zip(parts, (~fold, fold)):
+        if int((~test).sum()) < X.shape[1] or not test.any():
+            return 1.0
+        z = X[test] @ _ridge(G, b, ridge)
+        num += float(z @ y[test])
+        den += float(z @ z)
+    return float(np.clip(num / den, 0.0, 1.0)) if den > 0 else 0.0
 
 
 def transfer(
