@@ -709,6 +709,11 @@ def which_method_when(out: Path) -> list[str]:
                 peer = " (peer)" if td.kind.get(lab) == "peer" else ""
                 return f"`{lab}`{peer} {med[lab]:.4f} ({', '.join(extra)})"
 
+            # rank the candidates that ran on at least half of the cases; rows of a few cases (a
+            # slow method's diagonal) are named apart, never "best" on one case
+            few = [lab for lab in order if count.get(lab, ncases) * 2 < ncases]
+            order = [lab for lab in order if lab not in few] or order
+            few = [lab for lab in few if lab not in order]
             methods = [lab for lab in order if td.kind.get(lab) == "method"]
             text = f"* **{variant}** ({len(cases)} cases): best {desc(order[0])}"
             if len(order) > 1:
@@ -718,6 +723,9 @@ def which_method_when(out: Path) -> list[str]:
             cell = h2h_by.get(methods[0], {}).get(variant, "—") if methods else "—"
             if against and cell != "—":
                 text += f"; per case against {against}: {cell} (better–worse)"
+            if few:
+                text += ("; on fewer cases (not ranked; compare on the same cases in summary.md): "
+                         + ", ".join(desc(x) for x in few))
             lines.append(text + ".")
         lines.append("")
     srows = load_rows(out / "style.csv")

@@ -13,7 +13,7 @@ rm -rf $H/inpaint.csv $H/style.csv $H/analogy.csv $H/firstcall.csv $H/meta.json 
        $H/plots $H/grids $H/images
 SRC=()
 for d in heldout_lead_a heldout_lead_b heldout_lead_gatys heldout_lead_ff heldout_lead_style \
-         heldout_lead_analogy heldout_lead_dip heldout_lead_fsr \
+         heldout_lead_analogy heldout_lead_analogy_256 heldout_lead_dip heldout_lead_fsr \
          heldout_inpaint_fast heldout_inpaint_fast_b heldout_inpaint_slow heldout_analogy_base; do
   [[ -d $R/$d ]] && SRC+=($R/$d)
 done
