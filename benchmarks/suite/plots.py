@@ -239,6 +239,9 @@ def grids(out: Path, td: Any, cell: int | None = None) -> list[Path]:
                 if f.exists():
                     ax.imshow(_read(f, cell), interpolation="nearest")
                 v = value.get((d.name, stem))
+                if v not in (None, "") and not f.exists():  # a merged run that saved no image here
+                    ax.text(0.5, 0.5, "image not saved\nby its run", ha="center", va="center",
+                            fontsize=6, color="0.4", transform=ax.transAxes)
                 if v not in (None, ""):
                     ax.set_xlabel(f"{td.primary} {float(v):.3g}", fontsize=6, labelpad=1)
                 elif not f.exists() and not stem.startswith("_"):
