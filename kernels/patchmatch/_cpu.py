@@ -20,7 +20,6 @@ from typing import Any
 
 import numba
 import numpy as np
-from numba import prange
 
 from .._jit import rebind, run_parts
 from . import _scalar as sc
@@ -155,7 +154,7 @@ def _row_normalise_py(dist, wpix, kbar, use_w, use_k, half, y):
 # The CPU table of the shared scalar code. The table is complete before anything compiles (Numba
 # resolves globals when it compiles), so entries may refer to each other in any order.
 # ``__name__``: Numba's cache rebuilds a cached function's environment from that module.
-_CPU: dict[str, Any] = {"__name__": __name__, "np": np, "prange": prange, "_patch_ssd": _patch_ssd,
+_CPU: dict[str, Any] = {"__name__": __name__, "np": np, "_patch_ssd": _patch_ssd,
                         "_wpatch_ssd": _wpatch_ssd, "_prefetch": _prefetch}
 _CPU.update(
     _mix32=_njit(sc._mix32_py, _CPU),
